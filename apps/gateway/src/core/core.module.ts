@@ -1,0 +1,36 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { DataSource } from 'typeorm';
+import { ApiKeyLookup, ApiKeysService } from '@llmproxy/keys';
+import { UsageLog } from '@llmproxy/metering';
+import { SqlClient } from '@llmproxy/persistence';
+import { defaultSettings, SETTINGS_DEFAULTS, SettingsService } from '@llmproxy/settings';
+import { APP_LOGGER, type SharedResources } from './shared-resources.js';
+
+/**
+ * What both listeners share: the validated config (through @nestjs/config), the one DataSource and
+ * SQL client, the loggers, and the services built on them. Provided by value, so closing one Nest
+ * application never closes the DataSource under the other (main.ts closes it last).
+ */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(shared: SharedResources): DynamicModule {
+    const { config } = shared;
+    return {
+      module: CoreModule,
+      imports: [ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ ...config })], cache: true })],
+      providers: [
+        { provide: DataSource, useValue: shared.dataSource },
+        { provide: SqlClient, useValue: shared.sql },
+        { provide: UsageLog, useValue: shared.usageLog },
+        { provide: APP_LOGGER, useValue: shared.logger },
+        { provide: SETTINGS_DEFAULTS, useValue: defaultSettings(config.ollamaUrl, config.anthropicDefaultModel) },
+        SettingsService,
+        ApiKeyLookup,
+        ApiKeysService,
+      ],
+      exports: [ConfigModule, DataSource, SqlClient, UsageLog, APP_LOGGER, SettingsService, ApiKeyLookup, ApiKeysService],
+    };
+  }
+}

@@ -1,0 +1,17 @@
+import type { DataSource } from 'typeorm';
+import type winston from 'winston';
+import type { AppConfig } from '@llmproxy/config';
+import type { UsageLog } from '@llmproxy/metering';
+import type { SqlClient } from '@llmproxy/persistence';
+
+/** Created once by the composition root and handed to both Nest applications. */
+export interface SharedResources {
+  config: AppConfig;
+  dataSource: DataSource;
+  sql: SqlClient;
+  logger: winston.Logger;
+  usageLog: UsageLog;
+}
+
+/** Injection token of the process's winston logger. */
+export const APP_LOGGER = Symbol('APP_LOGGER');

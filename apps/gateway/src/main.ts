@@ -1,0 +1,45 @@
+import { ConfigError, loadConfig, type AppConfig } from '@llmproxy/config';
+import { startGateway } from './bootstrap.js';
+import { createAppLogger } from './core/logger.js';
+
+/** `node dist/apps/gateway/src/main.js`: validate config, migrate, serve both listeners until a signal. */
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`llmproxy: invalid configuration: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createAppLogger(config.logLevel);
+  const gateway = await startGateway(config, logger).catch((error: unknown) => {
+    console.error(`llmproxy: could not start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal} received, shutting down`, { context: 'llmproxy' });
+    const force = setTimeout(() => {
+      logger.error('shutdown took longer than 10 s; exiting', { context: 'llmproxy' });
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    gateway.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`llmproxy: shutdown failed: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+await main();

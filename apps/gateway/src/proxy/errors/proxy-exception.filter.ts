@@ -1,0 +1,55 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import type { Response } from 'express';
+import type winston from 'winston';
+import { dialectForPath, errorBody } from '@llmproxy/dialects';
+import { UpstreamError } from '@llmproxy/ollama';
+import { APP_LOGGER } from '../../core/shared-resources.js';
+import type { ProxyRequest } from '../proxy-request.js';
+
+/**
+ * The proxy listener's one exception filter: every error becomes the caller's dialect's error body
+ * (DESIGN.md §5). Unknown errors are a generic 500 naming the request id; the stack goes to the log,
+ * never to the client.
+ */
+@Catch()
+export class ProxyExceptionFilter implements ExceptionFilter {
+  constructor(@Inject(APP_LOGGER) private readonly logger: winston.Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<ProxyRequest>();
+    const response = http.getResponse<Response>();
+    const { status, message } = this.describe(exception, request);
+    if (response.headersSent) {
+      // A stream already started: the controller reports errors in-band; all that is left is to end it.
+      if (!response.writableEnded) response.end();
+      return;
+    }
+    const dialect = dialectForPath(request.path);
+    response
+      .status(status)
+      .setHeader('x-request-id', request.requestId)
+      .json(errorBody(dialect, status, message, { requestId: request.requestId }));
+  }
+
+  private describe(exception: unknown, request: ProxyRequest): { status: number; message: string } {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse();
+      const raw = typeof body === 'string' ? body : (body as { message?: unknown }).message;
+      const message = Array.isArray(raw) ? raw.join('; ') : String(raw ?? exception.message);
+      if (status === 404 && /^Cannot [A-Z]+ /.test(message)) {
+        return { status, message: `no route for ${request.method} ${request.path}` };
+      }
+      return { status, message };
+    }
+    if (exception instanceof UpstreamError) return { status: exception.status, message: exception.message };
+    this.logger.error('unhandled error on the proxy listener', {
+      context: 'ProxyExceptionFilter',
+      requestId: request.requestId,
+      route: request.path,
+      stack: exception instanceof Error ? exception.stack : String(exception),
+    });
+    return { status: 500, message: `internal error (request id ${request.requestId})` };
+  }
+}

@@ -1,0 +1,156 @@
+import { once } from 'node:events';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Response } from 'express';
+import type winston from 'winston';
+import type { AppConfig } from '@llmproxy/config';
+import { OllamaMeter, UsageLog, type UsageRecord } from '@llmproxy/metering';
+import { OllamaUpstream, toUpstreamError, UpstreamError, type UpstreamRequest } from '@llmproxy/ollama';
+import { SettingsService } from '@llmproxy/settings';
+import { APP_LOGGER } from '../../core/shared-resources.js';
+import type { ProxyRequest } from '../proxy-request.js';
+
+export interface ForwardOptions {
+  method: UpstreamRequest['method'];
+  /** Path on Ollama, e.g. `/api/chat`. */
+  path: string;
+  body?: Record<string, unknown>;
+  /** Inference: meter the answer and write a usage record. */
+  meter?: { model: string | null; stream: boolean };
+  /** Catalogue answers (small JSON) that are rewritten before they reach the client. */
+  rewriteJson?: (value: unknown) => unknown;
+}
+
+/** Response headers of Ollama's that reach the client; nothing else does (no set-cookie, no server banner). */
+const PASSED_HEADERS = ['content-type'] as const;
+
+/**
+ * Sends one request to Ollama and streams the answer to the client as it arrives, chunk by chunk,
+ * with backpressure. A client that goes away aborts the upstream request at once. Inference answers
+ * are metered on the way through and end in exactly one usage record.
+ */
+@Injectable()
+export class UpstreamForwarder implements OnModuleDestroy {
+  private readonly upstream: OllamaUpstream;
+
+  constructor(
+    config: ConfigService<AppConfig, true>,
+    private readonly settings: SettingsService,
+    private readonly usageLog: UsageLog,
+    @Inject(APP_LOGGER) private readonly logger: winston.Logger,
+  ) {
+    this.upstream = new OllamaUpstream({
+      connectMs: 2_000,
+      firstByteMs: config.get('upstreamTimeoutMs', { infer: true }),
+      idleMs: config.get('upstreamIdleTimeoutMs', { infer: true }),
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.upstream.close();
+  }
+
+  async forward(request: ProxyRequest, response: Response, options: ForwardOptions): Promise<void> {
+    const { ollamaUrl } = await this.settings.get();
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!response.writableFinished) abort.abort();
+    };
+    response.on('close', onClose);
+    const meter = options.meter ? new OllamaMeter() : undefined;
+    const state: { outcome: UsageRecord['outcome']; status: number } = { outcome: 'ok', status: 502 };
+    try {
+      const upstream = await this.upstream
+        .send(ollamaUrl, {
+          method: options.method,
+          path: options.path,
+          body: options.body === undefined ? undefined : JSON.stringify(options.body),
+          signal: abort.signal,
+        })
+        .catch((error: unknown) => {
+          const failure = toUpstreamError(error, ollamaUrl);
+          state.outcome = failure.failure === 'aborted' ? 'client_aborted' : failure.failure === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
+          state.status = failure.failure === 'aborted' ? 499 : failure.status;
+          throw failure;
+        });
+      state.status = upstream.status;
+      response.status(upstream.status).setHeader('x-request-id', request.requestId);
+      for (const name of PASSED_HEADERS) {
+        const value = upstream.headers[name];
+        if (value !== undefined) response.setHeader(name, value);
+      }
+      if (upstream.status >= 400) state.outcome = 'upstream_error';
+
+      if (options.rewriteJson && upstream.status === 200) {
+        const text = await readText(upstream.body);
+        response.json(options.rewriteJson(JSON.parse(text)));
+        return;
+      }
+      try {
+        for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+          meter?.push(chunk);
+          if (!response.write(chunk)) await once(response, 'drain', { signal: abort.signal });
+        }
+        meter?.end();
+        if (meter?.error) state.outcome = 'upstream_error';
+        response.end();
+      } catch (error) {
+        upstream.body.destroy();
+        if (abort.signal.aborted) {
+          state.outcome = 'client_aborted';
+          state.status = 499;
+          return;
+        }
+        state.outcome = 'upstream_error';
+        const failure = error instanceof UpstreamError ? error : toUpstreamError(error, ollamaUrl);
+        // Headers are out: tell the client the way Ollama itself reports a mid-stream failure.
+        if (!response.writableEnded) response.end(`${JSON.stringify({ error: failure.message })}\n`);
+      }
+    } catch (error) {
+      if (state.outcome === 'client_aborted') return;
+      throw error;
+    } finally {
+      response.off('close', onClose);
+      if (options.meter) this.record(request, options, state.status, state.outcome, meter);
+    }
+  }
+
+  private record(
+    request: ProxyRequest,
+    options: ForwardOptions,
+    status: number,
+    outcome: UsageRecord['outcome'],
+    meter: OllamaMeter | undefined,
+  ): void {
+    const key = request.apiKey;
+    const record: UsageRecord = {
+      time: new Date().toISOString(),
+      request_id: request.requestId,
+      key_id: key?.id ?? null,
+      key_name: key?.name ?? null,
+      dialect: 'ollama',
+      route: request.path,
+      model: options.meter?.model ?? null,
+      status,
+      stream: options.meter?.stream ?? false,
+      duration_ms: Date.now() - request.startedAt,
+      outcome,
+    };
+    if (meter && (meter.promptTokens !== undefined || meter.completionTokens !== undefined)) {
+      record.prompt_tokens = meter.promptTokens ?? 0;
+      record.completion_tokens = meter.completionTokens ?? 0;
+      record.tokens_exact = meter.promptTokens !== undefined && meter.completionTokens !== undefined;
+    }
+    try {
+      this.usageLog.record(record);
+    } catch (error) {
+      this.logger.error('could not write a usage record', { context: 'UpstreamForwarder', error: String(error) });
+    }
+  }
+}
+
+async function readText(body: AsyncIterable<Buffer>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of body) parts.push(chunk);
+  return Buffer.concat(parts).toString('utf8');
+}

@@ -1,0 +1,95 @@
+import { All, Controller, ForbiddenException, Get, Head, HttpCode, Post, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { Public } from '../../common/public.decorator.js';
+import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
+import type { ProxyRequest } from '../proxy-request.js';
+import { canonicalModel, modelAllowed, requireModel } from './model-access.js';
+
+interface TagsBody {
+  models?: { name?: string; model?: string }[];
+}
+
+/**
+ * Ollama's native API, authenticated. Inference and catalogue routes are forwarded; model
+ * management (pull, push, create, copy, delete, blobs) never reaches Ollama through the gateway.
+ */
+@Controller()
+export class OllamaNativeController {
+  constructor(private readonly forwarder: UpstreamForwarder) {}
+
+  /** Ollama's banner: clients probe it to see whether a server is there. */
+  @Public()
+  @Get()
+  root(@Res() response: Response): void {
+    response.type('text/plain').send('Ollama is running');
+  }
+
+  /** Claude Code's reachability probe, sent without credentials. */
+  @Public()
+  @Head('api/hello')
+  @HttpCode(200)
+  hello(): void {}
+
+  @Get(['api/version', 'api/versions'])
+  version(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+    return this.forwarder.forward(request, response, { method: request.method === 'HEAD' ? 'HEAD' : 'GET', path: '/api/version' });
+  }
+
+  @Get('api/tags')
+  tags(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+    const key = request.apiKey!;
+    return this.forwarder.forward(request, response, {
+      method: 'GET',
+      path: '/api/tags',
+      // A key limited to some models sees only those.
+      rewriteJson:
+        key.allowedModels === null
+          ? undefined
+          : (value) => {
+              const body = value as TagsBody;
+              return { ...body, models: (body.models ?? []).filter((m) => modelAllowed(key, m.name ?? m.model ?? '')) };
+            },
+    });
+  }
+
+  @Get('api/ps')
+  ps(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+    return this.forwarder.forward(request, response, { method: 'GET', path: '/api/ps' });
+  }
+
+  @Post('api/show')
+  show(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+    const body = request.json!;
+    requireModel(request.apiKey!, body);
+    return this.forwarder.forward(request, response, { method: 'POST', path: '/api/show', body });
+  }
+
+  @Post(['api/chat', 'api/generate'])
+  generate(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+    const body = request.json!;
+    const model = requireModel(request.apiKey!, body);
+    return this.forwarder.forward(request, response, {
+      method: 'POST',
+      path: request.path,
+      body,
+      meter: { model: canonicalModel(model), stream: body.stream !== false },
+    });
+  }
+
+  @Post(['api/embed', 'api/embeddings'])
+  embed(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+    const body = request.json!;
+    const model = requireModel(request.apiKey!, body);
+    return this.forwarder.forward(request, response, {
+      method: 'POST',
+      path: request.path,
+      body,
+      meter: { model: canonicalModel(model), stream: false },
+    });
+  }
+
+  @All(['api/pull', 'api/push', 'api/create', 'api/copy', 'api/delete', 'api/blobs/*digest'])
+  modelManagement(): never {
+    throw new ForbiddenException('model management (pull, push, create, copy, delete, blobs) is disabled on this gateway');
+  }
+}

@@ -1,0 +1,86 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { parse as parseDotenv } from 'dotenv';
+import { EnvSchema, ENV_VARIABLES } from './env.schema.js';
+
+export type DatabaseConfig =
+  | { type: 'sqlite'; path: string; url: string }
+  | { type: 'postgres'; url: string };
+
+/** Configuration as the code reads it: validated once at start, typed, frozen. */
+export interface AppConfig {
+  adminPassword: string;
+  proxy: { host: string; port: number };
+  admin: { host: string; port: number };
+  database: DatabaseConfig;
+  /** Seeds the `ollama_url` setting on first start; the setting wins afterwards. */
+  ollamaUrl: string;
+  timeZone: string;
+  logFile: string;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  logRetentionDays: number;
+  allowedOrigins: string[];
+  anthropicDefaultModel?: string;
+  bodyLimitBytes: number;
+  upstreamTimeoutMs: number;
+  upstreamIdleTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `sqlite:///./data/x.db` (relative) and `sqlite:////abs/x.db` (absolute), as the seed wrote them. */
+export function parseDatabaseUrl(url: string, cwd = process.cwd()): DatabaseConfig {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { type: 'postgres', url };
+  if (url === 'sqlite::memory:') return { type: 'sqlite', path: ':memory:', url };
+  const path = url.slice('sqlite:///'.length);
+  return { type: 'sqlite', path: resolve(cwd, path), url };
+}
+
+/**
+ * Reads `.env` from `cwd` (the environment wins over it), validates every variable and returns the
+ * typed configuration. Throws ConfigError naming the first bad variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
+  const envFile = resolve(cwd, '.env');
+  const fromFile = existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
+  const raw: Record<string, string> = {};
+  for (const name of ENV_VARIABLES) {
+    const value = env[name] ?? fromFile[name];
+    // An empty variable means "not set", as in the seed's .env files, except for the password.
+    if (value !== undefined && (value !== '' || name === 'ADMIN_PASSWORD')) raw[name] = value;
+  }
+  const schema = plainToInstance(EnvSchema, raw);
+  const errors = validateSync(schema, { forbidUnknownValues: false, stopAtFirstError: true });
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    const message = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
+    const shown = message.startsWith(first.property) ? message.slice(first.property.length + 1) : message;
+    throw new ConfigError(first.property, shown);
+  }
+  return Object.freeze({
+    adminPassword: schema.ADMIN_PASSWORD,
+    proxy: { host: schema.PROXY_HOST, port: schema.PROXY_PORT },
+    admin: { host: schema.ADMIN_HOST, port: schema.ADMIN_PORT },
+    database: parseDatabaseUrl(schema.DATABASE_URL, cwd),
+    ollamaUrl: schema.OLLAMA_URL.replace(/\/+$/, ''),
+    timeZone: schema.APP_TZ,
+    logFile: resolve(cwd, schema.LOG_FILE),
+    logLevel: schema.LOG_LEVEL as AppConfig['logLevel'],
+    logRetentionDays: schema.LOG_RETENTION_DAYS,
+    allowedOrigins: schema.ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    anthropicDefaultModel: schema.ANTHROPIC_DEFAULT_MODEL || undefined,
+    bodyLimitBytes: schema.BODY_LIMIT_MB * 1024 * 1024,
+    upstreamTimeoutMs: schema.UPSTREAM_TIMEOUT_S * 1000,
+    upstreamIdleTimeoutMs: schema.UPSTREAM_IDLE_TIMEOUT_S * 1000,
+  });
+}

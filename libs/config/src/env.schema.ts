@@ -1,0 +1,128 @@
+import { Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  Validate,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
+} from 'class-validator';
+
+@ValidatorConstraint({ name: 'timeZone' })
+class IsTimeZone implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'string' || value === '') return false;
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: value });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  defaultMessage(): string {
+    return 'must be an IANA time zone such as Europe/Berlin';
+  }
+}
+
+@ValidatorConstraint({ name: 'httpUrl' })
+class IsHttpUrl implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'string') return false;
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }
+  defaultMessage(): string {
+    return 'must be an http(s) URL such as http://localhost:11434';
+  }
+}
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+/** The environment as the operator writes it; every field a variable of DESIGN.md §7 and beyond. */
+export class EnvSchema {
+  @IsString()
+  @IsNotEmpty({ message: 'is required (the admin API and UI are protected by it)' })
+  ADMIN_PASSWORD!: string;
+
+  @IsString() @IsNotEmpty()
+  PROXY_HOST = '0.0.0.0';
+
+  @Transform(toInt) @Min(0, { message: 'must be a port number' }) @Max(65535, { message: 'must be a port number' }) @IsInt({ message: 'must be a port number' })
+  PROXY_PORT = 8000;
+
+  @IsString() @IsNotEmpty()
+  ADMIN_HOST = '0.0.0.0';
+
+  @Transform(toInt) @Min(0, { message: 'must be a port number' }) @Max(65535, { message: 'must be a port number' }) @IsInt({ message: 'must be a port number' })
+  ADMIN_PORT = 8001;
+
+  @IsString()
+  @Matches(/^(sqlite:\/\/\/.+|sqlite::memory:|postgres(ql)?:\/\/.+)$/, {
+    message: 'must be sqlite:///path/to/file.db or postgres://user:pass@host:5432/db',
+  })
+  DATABASE_URL = 'sqlite:///./data/llmproxy.db';
+
+  @Validate(IsHttpUrl)
+  OLLAMA_URL = 'http://localhost:11434';
+
+  @Validate(IsTimeZone)
+  APP_TZ = 'Europe/Berlin';
+
+  @IsString() @IsNotEmpty()
+  LOG_FILE = 'logs/usage.log';
+
+  @IsString()
+  ALLOWED_ORIGINS = 'http://localhost:4200';
+
+  @IsOptional() @IsString()
+  ANTHROPIC_DEFAULT_MODEL?: string;
+
+  @IsIn(['error', 'warn', 'info', 'debug'])
+  LOG_LEVEL = 'info';
+
+  /** Largest request body the proxy reads, in MiB (images make chat bodies large). */
+  @Transform(toInt) @Min(1) @Max(1024) @IsInt()
+  BODY_LIMIT_MB = 20;
+
+  /** Seconds to wait for Ollama's first byte before answering 504. */
+  @Transform(toInt) @Min(1) @Max(86_400) @IsInt()
+  UPSTREAM_TIMEOUT_S = 300;
+
+  /** Seconds of silence tolerated between two chunks of a stream. */
+  @Transform(toInt) @Min(1) @Max(86_400) @IsInt()
+  UPSTREAM_IDLE_TIMEOUT_S = 600;
+
+  /** Days of rotated usage logs kept. */
+  @Transform(toInt) @Min(1) @Max(3650) @IsInt()
+  LOG_RETENTION_DAYS = 30;
+}
+
+/** Variables listed in `.env.example`, in order, with what they mean. Tests keep the two in step. */
+export const ENV_VARIABLES = [
+  'ADMIN_PASSWORD',
+  'PROXY_HOST',
+  'PROXY_PORT',
+  'ADMIN_HOST',
+  'ADMIN_PORT',
+  'DATABASE_URL',
+  'OLLAMA_URL',
+  'APP_TZ',
+  'LOG_FILE',
+  'ALLOWED_ORIGINS',
+  'ANTHROPIC_DEFAULT_MODEL',
+  'LOG_LEVEL',
+  'BODY_LIMIT_MB',
+  'UPSTREAM_TIMEOUT_S',
+  'UPSTREAM_IDLE_TIMEOUT_S',
+  'LOG_RETENTION_DAYS',
+] as const satisfies readonly (keyof EnvSchema)[];

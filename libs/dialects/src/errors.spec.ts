@@ -1,0 +1,38 @@
+import { dialectForPath } from './dialect.js';
+import { errorBody } from './errors.js';
+
+describe('errorBody', () => {
+  it('answers Ollama clients with {"error": message}', () => {
+    expect(errorBody('ollama', 429, 'quota')).toEqual({ error: 'quota' });
+  });
+
+  it('answers OpenAI clients with type, param and code', () => {
+    expect(errorBody('openai', 429, 'quota')).toEqual({
+      error: { message: 'quota', type: 'rate_limit_exceeded', param: null, code: 'rate_limit_exceeded' },
+    });
+    expect(errorBody('openai', 400, 'bad', { param: 'messages' })).toEqual({
+      error: { message: 'bad', type: 'invalid_request_error', param: 'messages', code: null },
+    });
+    expect(errorBody('openai', 502, 'down')).toMatchObject({ error: { type: 'api_error' } });
+  });
+
+  it('answers Anthropic clients with a typed error event body', () => {
+    expect(errorBody('anthropic', 429, 'quota', { requestId: 'req_1' })).toEqual({
+      type: 'error',
+      error: { type: 'rate_limit_error', message: 'quota' },
+      request_id: 'req_1',
+    });
+    expect(errorBody('anthropic', 401, 'no key')).toMatchObject({ error: { type: 'authentication_error' } });
+    expect(errorBody('anthropic', 504, 'slow')).toMatchObject({ error: { type: 'timeout_error' } });
+  });
+});
+
+describe('dialectForPath', () => {
+  it('maps paths to the dialect their clients speak', () => {
+    expect(dialectForPath('/api/chat')).toBe('ollama');
+    expect(dialectForPath('/v1/chat/completions')).toBe('openai');
+    expect(dialectForPath('/v1/models')).toBe('openai');
+    expect(dialectForPath('/v1/messages')).toBe('anthropic');
+    expect(dialectForPath('/v1/messages/count_tokens')).toBe('anthropic');
+  });
+});

@@ -1,0 +1,19 @@
+/** What the data plane knows about a key after looking it up: no secret, no hash. */
+export interface ApiKeyRecord {
+  id: number;
+  name: string;
+  isActive: boolean;
+  expiresAt: Date | null;
+  /** null = every model. */
+  allowedModels: string[] | null;
+  maxConcurrent: number | null;
+  limits: QuotaLimits;
+}
+
+/** Each null = unlimited. */
+export interface QuotaLimits {
+  dailyTokens: number | null;
+  monthlyTokens: number | null;
+  dailyRequests: number | null;
+  monthlyRequests: number | null;
+}

@@ -1,0 +1,3 @@
+export * from './usage-record.js';
+export { UsageLog, type UsageLogOptions } from './usage-log.js';
+export { OllamaMeter } from './ollama-meter.js';

@@ -1,0 +1,50 @@
+import { NdjsonScanner, type OllamaChunk } from '@llmproxy/ollama';
+
+/**
+ * Watches an Ollama answer (NDJSON stream or one JSON object) as it passes through and keeps what
+ * metering needs: the counts of the final chunk, the text generated so far (for an estimate when the
+ * stream is cut), and an in-band error. The bytes themselves are forwarded untouched by the caller.
+ */
+export class OllamaMeter {
+  promptTokens: number | undefined;
+  completionTokens: number | undefined;
+  doneReason: string | undefined;
+  error: string | undefined;
+  /** Number of content chunks seen; each is one token in Ollama's streaming. */
+  chunks = 0;
+  /** Characters of generated text (content, thinking, response) seen so far. */
+  generated = '';
+  done = false;
+  private readonly scanner = new NdjsonScanner<OllamaChunk>((chunk) => this.observe(chunk));
+
+  push(bytes: Buffer): void {
+    this.scanner.push(bytes);
+  }
+
+  end(): void {
+    this.scanner.end();
+  }
+
+  observe(chunk: OllamaChunk): void {
+    if (chunk.error !== undefined) {
+      this.error = String(chunk.error);
+      return;
+    }
+    const text = (chunk.message?.content ?? '') + (chunk.message?.thinking ?? '') + (chunk.response ?? '') + (chunk.thinking ?? '');
+    if (text) {
+      this.generated += text;
+      this.chunks++;
+    }
+    if (chunk.done) {
+      this.done = true;
+      this.doneReason = chunk.done_reason;
+      if (typeof chunk.prompt_eval_count === 'number') this.promptTokens = chunk.prompt_eval_count;
+      if (typeof chunk.eval_count === 'number') this.completionTokens = chunk.eval_count;
+    } else if (chunk.done === undefined && typeof chunk.prompt_eval_count === 'number') {
+      // /api/embed answers one object without `done`.
+      this.done = true;
+      this.promptTokens = chunk.prompt_eval_count;
+      this.completionTokens = 0;
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export * from './upstream.js';
+export { NdjsonScanner } from './ndjson.js';
+export type { OllamaChunk } from './types.js';

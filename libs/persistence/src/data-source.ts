@@ -1,0 +1,63 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import pg from 'pg';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { DatabaseConfig } from '@llmproxy/config';
+import { entities } from './entities/index.js';
+import { migrations } from './migrations/index.js';
+
+// int8 (counts, sums) as JS numbers rather than strings: every value the gateway stores is far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** Options for the one DataSource of the process; also used by the TypeORM CLI via `data-source.cli.ts`. */
+export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {
+  const common = { entities, migrations, synchronize: false, migrationsRun: false, logging: false } as const;
+  if (database.type === 'postgres') {
+    return { ...common, type: 'postgres', url: database.url, extra: { max: 20 } };
+  }
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: database.path,
+    prepareDatabase: (db: { pragma(source: string): unknown }) => {
+      // WAL lets the admin read while the proxy writes; busy_timeout covers a CLI writing at the same time.
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}
+
+/** Opens the database and brings its schema up to date. Several replicas may start at once. */
+export async function openDatabase(database: DatabaseConfig): Promise<DataSource> {
+  if (database.type === 'sqlite' && database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
+  const dataSource = new DataSource(dataSourceOptions(database));
+  await dataSource.initialize();
+  try {
+    await runMigrations(dataSource);
+  } catch (error) {
+    await dataSource.destroy();
+    throw error;
+  }
+  return dataSource;
+}
+
+const MIGRATION_LOCK = 734_110_201; // any constant; only llmproxy takes this advisory lock
+
+async function runMigrations(dataSource: DataSource): Promise<void> {
+  if (dataSource.options.type !== 'postgres') {
+    await dataSource.runMigrations({ transaction: 'all' });
+    return;
+  }
+  // Replicas starting together: one migrates, the others wait and then find nothing to do.
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await dataSource.runMigrations({ transaction: 'all' });
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}

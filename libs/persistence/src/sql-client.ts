@@ -1,0 +1,124 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
+
+export type SqlDialect = 'sqlite' | 'postgres';
+export type SqlParam = string | number | boolean | null;
+export type Row = Record<string, unknown>;
+
+/**
+ * The data plane's way to the database: prepared statements straight on the driver, without the
+ * ORM's per-call overhead (DESIGN.md "Hot path"). SQL is written once with `?` placeholders.
+ * On SQLite every call is synchronous underneath, so a sequence inside `sqliteTransaction` is atomic.
+ */
+export abstract class SqlClient {
+  abstract readonly dialect: SqlDialect;
+  abstract one<T extends Row>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined>;
+  abstract all<T extends Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+  /** Returns the number of rows changed. */
+  abstract run(sql: string, params?: readonly SqlParam[]): Promise<number>;
+  /** A Date as a timestamp parameter, in the form TypeORM writes too (so both can read it back). */
+  abstract timestamp(date: Date): SqlParam;
+}
+
+export function createSqlClient(dataSource: DataSource): SqlClient {
+  return dataSource.options.type === 'postgres'
+    ? new PostgresClient((dataSource.driver as unknown as { master: Pool }).master)
+    : new SqliteClient((dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection);
+}
+
+export class SqliteClient extends SqlClient {
+  readonly dialect = 'sqlite' as const;
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+
+  constructor(readonly db: BetterSqlite3.Database) {
+    super();
+  }
+
+  prepare(sql: string): BetterSqlite3.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  getSync<T extends Row>(sql: string, params: readonly SqlParam[] = []): T | undefined {
+    return this.prepare(sql).get(...params.map(sqliteValue)) as T | undefined;
+  }
+
+  runSync(sql: string, params: readonly SqlParam[] = []): number {
+    return this.prepare(sql).run(...params.map(sqliteValue)).changes;
+  }
+
+  /** Runs `fn` inside one IMMEDIATE transaction; nothing else can interleave (better-sqlite3 is synchronous). */
+  transactionSync<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  timestamp(date: Date): SqlParam {
+    return date.toISOString().replace('T', ' ').replace('Z', '');
+  }
+
+  async one<T extends Row>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
+    return this.getSync<T>(sql, params);
+  }
+
+  async all<T extends Row>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    return this.prepare(sql).all(...params.map(sqliteValue)) as T[];
+  }
+
+  async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
+    return this.runSync(sql, params);
+  }
+}
+
+const sqliteValue = (value: SqlParam) => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
+
+export class PostgresClient extends SqlClient {
+  readonly dialect = 'postgres' as const;
+  private readonly texts = new Map<string, { name: string; text: string }>();
+
+  constructor(readonly pool: Pool) {
+    super();
+  }
+
+  /** `?` → `$n`, and a stable name so PostgreSQL parses and plans each statement once per connection. */
+  statement(sql: string): { name: string; text: string } {
+    let prepared = this.texts.get(sql);
+    if (!prepared) {
+      let n = 0;
+      prepared = { name: `llmproxy_${this.texts.size}`, text: sql.replace(/\?/g, () => `$${++n}`) };
+      this.texts.set(sql, prepared);
+    }
+    return prepared;
+  }
+
+  timestamp(date: Date): SqlParam {
+    return date.toISOString();
+  }
+
+  async one<T extends Row>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
+    const result = await this.pool.query({ ...this.statement(sql), values: params as SqlParam[] });
+    return result.rows[0] as T | undefined;
+  }
+
+  async all<T extends Row>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    const result = await this.pool.query({ ...this.statement(sql), values: params as SqlParam[] });
+    return result.rows as T[];
+  }
+
+  async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
+    const result = await this.pool.query({ ...this.statement(sql), values: params as SqlParam[] });
+    return result.rowCount ?? 0;
+  }
+}
+
+/** A timestamp column as either driver returns it: a Date (pg) or UTC text `YYYY-MM-DD HH:MM:SS.mmm` (SQLite). */
+export function readTimestamp(value: unknown): Date | null {
+  if (value == null) return null;
+  if (value instanceof Date) return value;
+  const text = String(value);
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text.replace(' ', 'T')}Z`);
+}
