@@ -6,13 +6,15 @@ import {
   type NestInterceptor,
   PayloadTooLargeException,
 } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import getRawBody from 'raw-body';
 import type { AppConfig } from '@llmproxy/config';
 import type { ProxyRequest } from '../proxy-request.js';
+import { READS_JSON_BODY } from './json-body.decorator.js';
 
 /**
- * Reads and parses a POST body once, after the key was checked, so an anonymous client cannot make
+ * Reads and parses the body of a route marked @ReadsJsonBody(), once, after the key was checked, so an anonymous client cannot make
  * the gateway read 20 MiB. Any content type is read as JSON, as Ollama itself does (curl -d sends
  * form encoding). Nothing past the size limit is read: a larger Content-Length is refused unread.
  */
@@ -20,13 +22,18 @@ import type { ProxyRequest } from '../proxy-request.js';
 export class JsonBodyInterceptor implements NestInterceptor {
   private readonly limit: number;
 
-  constructor(config: ConfigService<AppConfig, true>) {
+  constructor(
+    private readonly reflector: Reflector,
+    config: ConfigService<AppConfig, true>,
+  ) {
     this.limit = config.get('bodyLimitBytes', { infer: true });
   }
 
   async intercept(context: ExecutionContext, next: CallHandler) {
     const request = context.switchToHttp().getRequest<ProxyRequest>();
-    if (request.method === 'POST' && request.json === undefined) request.json = await this.read(request);
+    if (this.reflector.get<boolean>(READS_JSON_BODY, context.getHandler()) && request.json === undefined) {
+      request.json = await this.read(request);
+    }
     return next.handle();
   }
 

@@ -1,6 +1,7 @@
 import { All, Controller, ForbiddenException, Get, Head, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Public } from '../../common/public.decorator.js';
+import { ReadsJsonBody } from '../body/json-body.decorator.js';
 import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
 import type { ProxyRequest } from '../proxy-request.js';
 import { canonicalModel, modelAllowed, requireModel } from './model-access.js';
@@ -58,6 +59,7 @@ export class OllamaNativeController {
   }
 
   @Post('api/show')
+  @ReadsJsonBody()
   show(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
     const body = request.json!;
     requireModel(request.apiKey!, body);
@@ -65,6 +67,7 @@ export class OllamaNativeController {
   }
 
   @Post(['api/chat', 'api/generate'])
+  @ReadsJsonBody()
   generate(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
     const body = request.json!;
     const model = requireModel(request.apiKey!, body);
@@ -77,6 +80,7 @@ export class OllamaNativeController {
   }
 
   @Post(['api/embed', 'api/embeddings'])
+  @ReadsJsonBody()
   embed(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
     const body = request.json!;
     const model = requireModel(request.apiKey!, body);

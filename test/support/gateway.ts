@@ -1,0 +1,85 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import winston from 'winston';
+import { loadConfig } from '@llmproxy/config';
+import { startGateway, type RunningGateway } from '../../apps/gateway/src/bootstrap.js';
+
+export const ADMIN_PASSWORD = 'test-admin-password-0123';
+
+export interface TestGateway extends RunningGateway {
+  logFile: string;
+  /** Lines the operational logger wrote (to check nothing secret is logged). */
+  appLog: string[];
+  admin(path: string, init?: RequestInit): Promise<Response>;
+  /** Creates a key through the admin API and returns its plaintext and id. */
+  createKey(body?: Record<string, unknown>): Promise<{ key: string; id: number }>;
+  usageLines(): Record<string, unknown>[];
+}
+
+/** The real gateway, both listeners on free ports of 127.0.0.1, against `databaseUrl` and `ollamaUrl`. */
+export async function startTestGateway(databaseUrl: string, ollamaUrl: string, env: Record<string, string> = {}): Promise<TestGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'llmproxy-gw-'));
+  const logFile = join(dir, 'logs', 'usage.log');
+  const config = loadConfig(
+    {
+      ADMIN_PASSWORD,
+      PROXY_HOST: '127.0.0.1',
+      PROXY_PORT: '0',
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: '0',
+      DATABASE_URL: databaseUrl,
+      OLLAMA_URL: ollamaUrl,
+      LOG_FILE: logFile,
+      ...env,
+    },
+    dir,
+  );
+  const appLog: string[] = [];
+  const logger = winston.createLogger({
+    level: 'debug',
+    transports: [new winston.transports.Console({ silent: true })],
+  });
+  logger.on('data', (info: winston.Logform.TransformableInfo) => appLog.push(JSON.stringify(info)));
+  const gateway = await startGateway(config, logger);
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(`${gateway.adminUrl}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${ADMIN_PASSWORD}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+    });
+  return {
+    ...gateway,
+    logFile,
+    appLog,
+    admin,
+    async createKey(body = {}) {
+      const response = await admin('/api/api-keys', { method: 'POST', body: JSON.stringify({ name: 'test', ...body }) });
+      if (response.status !== 201) throw new Error(`creating a key answered ${response.status}: ${await response.text()}`);
+      const created = (await response.json()) as { key: string; id: number };
+      return { key: created.key, id: created.id };
+    },
+    usageLines() {
+      try {
+        return readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        return [];
+      }
+    },
+  };
+}
+
+/** Waits until `check` holds (usage records are written asynchronously). */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
