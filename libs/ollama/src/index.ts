@@ -1,3 +1,3 @@
 export * from './upstream.js';
 export { NdjsonScanner } from './ndjson.js';
-export type { OllamaChunk } from './types.js';
+export type * from './types.js';
