@@ -73,6 +73,16 @@ export class ApiKeysService {
     return toView(await this.repository.save(entity));
   }
 
+  /** Changes the given limits (null = unlimited); absent fields stay as they are. */
+  async setLimits(id: number, limits: Partial<QuotaLimits>): Promise<ApiKeyView> {
+    const entity = await this.entity(id);
+    if (limits.dailyTokens !== undefined) entity.dailyTokenLimit = limits.dailyTokens;
+    if (limits.monthlyTokens !== undefined) entity.monthlyTokenLimit = limits.monthlyTokens;
+    if (limits.dailyRequests !== undefined) entity.dailyRequestLimit = limits.dailyRequests;
+    if (limits.monthlyRequests !== undefined) entity.monthlyRequestLimit = limits.monthlyRequests;
+    return toView(await this.repository.save(entity));
+  }
+
   async delete(id: number): Promise<void> {
     const result = await this.repository.delete({ id });
     if (!result.affected) throw new NotFoundException(`API key ${id} not found`);

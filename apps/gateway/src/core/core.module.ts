@@ -3,7 +3,8 @@ import { ConfigModule } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { ApiKeyLookup, ApiKeysService } from '@llmproxy/keys';
 import { UsageLog } from '@llmproxy/metering';
-import { SqlClient } from '@llmproxy/persistence';
+import { SqlClient, SqliteClient, PostgresClient } from '@llmproxy/persistence';
+import { PostgresQuotaStore, QuotaService, QuotaStore, SqliteQuotaStore } from '@llmproxy/quota';
 import { defaultSettings, SETTINGS_DEFAULTS, SettingsService } from '@llmproxy/settings';
 import { APP_LOGGER, type SharedResources } from './shared-resources.js';
 
@@ -26,11 +27,18 @@ export class CoreModule {
         { provide: UsageLog, useValue: shared.usageLog },
         { provide: APP_LOGGER, useValue: shared.logger },
         { provide: SETTINGS_DEFAULTS, useValue: defaultSettings(config.ollamaUrl, config.anthropicDefaultModel) },
+        {
+          provide: QuotaStore,
+          useFactory: (sql: SqlClient) =>
+            sql instanceof SqliteClient ? new SqliteQuotaStore(sql) : new PostgresQuotaStore(sql as PostgresClient),
+          inject: [SqlClient],
+        },
+        { provide: QuotaService, useFactory: (store: QuotaStore) => new QuotaService(store, config.timeZone), inject: [QuotaStore] },
         SettingsService,
         ApiKeyLookup,
         ApiKeysService,
       ],
-      exports: [ConfigModule, DataSource, SqlClient, UsageLog, APP_LOGGER, SettingsService, ApiKeyLookup, ApiKeysService],
+      exports: [ConfigModule, DataSource, SqlClient, UsageLog, APP_LOGGER, QuotaService, SettingsService, ApiKeyLookup, ApiKeysService],
     };
   }
 }

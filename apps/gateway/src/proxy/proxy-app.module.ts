@@ -7,6 +7,10 @@ import { JsonBodyInterceptor } from './body/json-body.interceptor.js';
 import { ProxyExceptionFilter } from './errors/proxy-exception.filter.js';
 import { UpstreamForwarder } from './forwarding/upstream-forwarder.js';
 import { OllamaNativeController } from './native/ollama-native.controller.js';
+import { QuotaInterceptor } from './quota/quota.interceptor.js';
+import { QuotaMaintenance } from './quota/quota-maintenance.js';
+import { UsageSettler } from './quota/usage-settler.js';
+import { UsageController } from './usage/usage.controller.js';
 
 /** The public listener: the three client dialects, behind the API-key guard. */
 @Module({})
@@ -15,11 +19,15 @@ export class ProxyAppModule {
     return {
       module: ProxyAppModule,
       imports: [CoreModule.forRoot(shared)],
-      controllers: [OllamaNativeController],
+      controllers: [OllamaNativeController, UsageController],
       providers: [
         UpstreamForwarder,
+        UsageSettler,
+        QuotaMaintenance,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        // Order matters: the body is read (after auth), then the quota is reserved from it.
         { provide: APP_INTERCEPTOR, useClass: JsonBodyInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: QuotaInterceptor },
         { provide: APP_FILTER, useClass: ProxyExceptionFilter },
       ],
     };

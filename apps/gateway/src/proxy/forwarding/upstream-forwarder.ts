@@ -1,13 +1,11 @@
 import { once } from 'node:events';
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Response } from 'express';
-import type winston from 'winston';
 import type { AppConfig } from '@llmproxy/config';
-import { OllamaMeter, UsageLog, type UsageRecord } from '@llmproxy/metering';
+import { OllamaMeter, type UsageRecord } from '@llmproxy/metering';
 import { OllamaUpstream, toUpstreamError, UpstreamError, type UpstreamRequest } from '@llmproxy/ollama';
 import { SettingsService } from '@llmproxy/settings';
-import { APP_LOGGER } from '../../core/shared-resources.js';
 import type { ProxyRequest } from '../proxy-request.js';
 
 export interface ForwardOptions {
@@ -27,7 +25,7 @@ const PASSED_HEADERS = ['content-type'] as const;
 /**
  * Sends one request to Ollama and streams the answer to the client as it arrives, chunk by chunk,
  * with backpressure. A client that goes away aborts the upstream request at once. Inference answers
- * are metered on the way through and end in exactly one usage record.
+ * are metered on the way through into `request.metering`, which the quota interceptor settles.
  */
 @Injectable()
 export class UpstreamForwarder implements OnModuleDestroy {
@@ -36,8 +34,6 @@ export class UpstreamForwarder implements OnModuleDestroy {
   constructor(
     config: ConfigService<AppConfig, true>,
     private readonly settings: SettingsService,
-    private readonly usageLog: UsageLog,
-    @Inject(APP_LOGGER) private readonly logger: winston.Logger,
   ) {
     this.upstream = new OllamaUpstream({
       connectMs: 2_000,
@@ -111,40 +107,18 @@ export class UpstreamForwarder implements OnModuleDestroy {
       throw error;
     } finally {
       response.off('close', onClose);
-      if (options.meter) this.record(request, options, state.status, state.outcome, meter);
-    }
-  }
-
-  private record(
-    request: ProxyRequest,
-    options: ForwardOptions,
-    status: number,
-    outcome: UsageRecord['outcome'],
-    meter: OllamaMeter | undefined,
-  ): void {
-    const key = request.apiKey;
-    const record: UsageRecord = {
-      time: new Date().toISOString(),
-      request_id: request.requestId,
-      key_id: key?.id ?? null,
-      key_name: key?.name ?? null,
-      dialect: 'ollama',
-      route: request.path,
-      model: options.meter?.model ?? null,
-      status,
-      stream: options.meter?.stream ?? false,
-      duration_ms: Date.now() - request.startedAt,
-      outcome,
-    };
-    if (meter && (meter.promptTokens !== undefined || meter.completionTokens !== undefined)) {
-      record.prompt_tokens = meter.promptTokens ?? 0;
-      record.completion_tokens = meter.completionTokens ?? 0;
-      record.tokens_exact = meter.promptTokens !== undefined && meter.completionTokens !== undefined;
-    }
-    try {
-      this.usageLog.record(record);
-    } catch (error) {
-      this.logger.error('could not write a usage record', { context: 'UpstreamForwarder', error: String(error) });
+      if (options.meter) {
+        request.metering = {
+          model: options.meter.model,
+          stream: options.meter.stream,
+          status: state.status,
+          outcome: state.outcome ?? 'ok',
+          promptTokens: meter?.promptTokens,
+          completionTokens: meter?.completionTokens,
+          generated: meter?.generated ?? '',
+          producedOutput: (meter?.chunks ?? 0) > 0 || meter?.done === true,
+        };
+      }
     }
   }
 }

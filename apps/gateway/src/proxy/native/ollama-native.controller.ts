@@ -2,6 +2,7 @@ import { All, Controller, ForbiddenException, Get, Head, HttpCode, Post, Req, Re
 import type { Response } from 'express';
 import { Public } from '../../common/public.decorator.js';
 import { ReadsJsonBody } from '../body/json-body.decorator.js';
+import { Inference } from '../quota/inference.decorator.js';
 import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
 import type { ProxyRequest } from '../proxy-request.js';
 import { canonicalModel, modelAllowed, requireModel } from './model-access.js';
@@ -68,6 +69,7 @@ export class OllamaNativeController {
 
   @Post(['api/chat', 'api/generate'])
   @ReadsJsonBody()
+  @Inference({ generates: true })
   generate(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
     const body = request.json!;
     const model = requireModel(request.apiKey!, body);
@@ -81,6 +83,7 @@ export class OllamaNativeController {
 
   @Post(['api/embed', 'api/embeddings'])
   @ReadsJsonBody()
+  @Inference({ generates: false })
   embed(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
     const body = request.json!;
     const model = requireModel(request.apiKey!, body);

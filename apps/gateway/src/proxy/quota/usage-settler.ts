@@ -1,0 +1,85 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type winston from 'winston';
+import type { Dialect } from '@llmproxy/dialects';
+import { countTokens, estimatePromptTokens, UsageLog, type UsageRecord } from '@llmproxy/metering';
+import { QuotaService } from '@llmproxy/quota';
+import { APP_LOGGER } from '../../core/shared-resources.js';
+import type { ProxyRequest } from '../proxy-request.js';
+
+/**
+ * Turns what was metered into the charge: Ollama's counts when it sent them; otherwise
+ * estimates (the prompt estimate, tiktoken over the generated text), marked as such. A request
+ * that got nothing from Ollama costs no tokens (its request still counts: it was admitted).
+ * Writes the usage log line too, so every inference route of every dialect logs in one place.
+ */
+@Injectable()
+export class UsageSettler {
+  constructor(
+    private readonly quota: QuotaService,
+    private readonly usageLog: UsageLog,
+    @Inject(APP_LOGGER) private readonly logger: winston.Logger,
+  ) {}
+
+  settle(request: ProxyRequest, dialect: Dialect): void {
+    const metering = request.metering ?? {
+      model: null,
+      stream: false,
+      status: 500,
+      outcome: 'upstream_error' as const,
+      generated: '',
+      producedOutput: false,
+    };
+    let promptTokens = 0;
+    let completionTokens = 0;
+    let exact = true;
+    if (metering.producedOutput) {
+      if (metering.promptTokens !== undefined) promptTokens = metering.promptTokens;
+      else {
+        promptTokens = request.quota?.promptEstimate ?? estimatePromptTokens(request.json ?? {});
+        exact = false;
+      }
+      if (metering.completionTokens !== undefined) completionTokens = metering.completionTokens;
+      else {
+        completionTokens = countTokens(metering.generated);
+        exact = false;
+      }
+    }
+    const model = metering.model ?? (typeof request.json?.model === 'string' ? request.json.model : 'unknown');
+    const failed = metering.outcome !== 'ok';
+
+    const reservation = request.quota?.reservation;
+    if (reservation) {
+      const bucketStart = new Date();
+      bucketStart.setUTCMinutes(0, 0, 0);
+      this.quota
+        .settle(reservation, { promptTokens, completionTokens, exact, model, failed, bucketStart })
+        .catch((error: unknown) =>
+          // The reservation stays in the table and expires: its tokens are released, never charged twice.
+          this.logger.error('could not settle a reservation; it will expire', { context: 'UsageSettler', requestId: request.requestId, error: String(error) }),
+        );
+    }
+
+    const key = request.apiKey;
+    const record: UsageRecord = {
+      time: new Date().toISOString(),
+      request_id: request.requestId,
+      key_id: key?.id ?? null,
+      key_name: key?.name ?? null,
+      dialect,
+      route: request.path,
+      model,
+      status: metering.status,
+      stream: metering.stream,
+      duration_ms: Date.now() - request.startedAt,
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      tokens_exact: exact,
+      outcome: metering.outcome,
+    };
+    try {
+      this.usageLog.record(record);
+    } catch (error) {
+      this.logger.error('could not write a usage record', { context: 'UsageSettler', error: String(error) });
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import type { QuotaLimits } from '@llmproxy/keys';
+import { decideAdmission, refusalMessage, type AdmissionInput } from './admission.js';
+import { dayWindow } from './windows.js';
+
+const none: QuotaLimits = { dailyTokens: null, monthlyTokens: null, dailyRequests: null, monthlyRequests: null };
+const empty = { requests: 0, tokens: 0, reservedTokens: 0 };
+
+function input(overrides: Partial<AdmissionInput>): AdmissionInput {
+  return { limits: none, day: empty, month: empty, promptEstimate: 10, requestedMaxTokens: null, generates: true, ...overrides };
+}
+
+describe('decideAdmission', () => {
+  it('admits anything, reserving nothing and capping nothing, without limits', () => {
+    expect(decideAdmission(input({ day: { requests: 1e9, tokens: 1e12, reservedTokens: 5 } }))).toEqual({
+      admitted: true,
+      reservedTokens: 0,
+      completionCap: null,
+    });
+  });
+
+  it('admits the request that reaches a request limit and refuses the one after it', () => {
+    const limits = { ...none, dailyRequests: 50 };
+    expect(decideAdmission(input({ limits, day: { ...empty, requests: 49 } })).admitted).toBe(true);
+    expect(decideAdmission(input({ limits, day: { ...empty, requests: 50 } }))).toEqual({
+      admitted: false,
+      kind: 'requests',
+      window: 'day',
+      limit: 50,
+      heldByInFlight: false,
+    });
+  });
+
+  it('checks the monthly request limit too', () => {
+    const limits = { ...none, dailyRequests: 100, monthlyRequests: 3 };
+    expect(decideAdmission(input({ limits, month: { ...empty, requests: 3 } }))).toMatchObject({ admitted: false, window: 'month' });
+  });
+
+  it('caps the completion to what remains after the prompt, and reserves prompt plus cap', () => {
+    const limits = { ...none, dailyTokens: 1000 };
+    expect(decideAdmission(input({ limits, day: { requests: 0, tokens: 600, reservedTokens: 100 }, promptEstimate: 50 }))).toEqual({
+      admitted: true,
+      reservedTokens: 300,
+      completionCap: 250,
+    });
+  });
+
+  it('keeps a smaller client max_tokens and reserves only that', () => {
+    const limits = { ...none, dailyTokens: 1000 };
+    expect(decideAdmission(input({ limits, promptEstimate: 50, requestedMaxTokens: 20 }))).toEqual({
+      admitted: true,
+      reservedTokens: 70,
+      completionCap: 20,
+    });
+  });
+
+  it('binds on the tighter of the day and month token windows', () => {
+    const limits = { ...none, dailyTokens: 1000, monthlyTokens: 5000 };
+    const admission = decideAdmission(input({ limits, month: { requests: 0, tokens: 4900, reservedTokens: 0 }, promptEstimate: 40 }));
+    expect(admission).toEqual({ admitted: true, reservedTokens: 100, completionCap: 60 });
+  });
+
+  it('refuses a prompt whose estimate alone exceeds what remains', () => {
+    const limits = { ...none, dailyTokens: 1000 };
+    expect(decideAdmission(input({ limits, day: { requests: 0, tokens: 990, reservedTokens: 0 }, promptEstimate: 10 }))).toEqual({
+      admitted: false,
+      kind: 'tokens',
+      window: 'day',
+      limit: 1000,
+      heldByInFlight: false,
+    });
+  });
+
+  it('says when requests in flight, not settled usage, hold the tokens', () => {
+    const limits = { ...none, dailyTokens: 1000 };
+    expect(decideAdmission(input({ limits, day: { requests: 0, tokens: 100, reservedTokens: 900 } }))).toMatchObject({
+      admitted: false,
+      heldByInFlight: true,
+    });
+  });
+
+  it('admits an embedding that exactly fills the remainder, with no completion cap', () => {
+    const limits = { ...none, dailyTokens: 100 };
+    expect(decideAdmission(input({ limits, day: { requests: 0, tokens: 90, reservedTokens: 0 }, promptEstimate: 10, generates: false }))).toEqual({
+      admitted: true,
+      reservedTokens: 10,
+      completionCap: null,
+    });
+  });
+});
+
+describe('refusalMessage', () => {
+  it('names the limit and when its window resets', () => {
+    const window = dayWindow(new Date('2026-11-26T12:00:00Z'), 'Europe/Berlin');
+    const message = refusalMessage({ admitted: false, kind: 'tokens', window: 'day', limit: 100000, heldByInFlight: false }, window, '2026-11-27T00:00:00+01:00');
+    expect(message).toBe('daily token quota of 100000 exhausted; resets 2026-11-27T00:00:00+01:00');
+  });
+});

@@ -1,0 +1,87 @@
+import type { QuotaLimits } from '@llmproxy/keys';
+import type { QuotaWindow, WindowKind } from './windows.js';
+
+/** One window's counters as stored: settled usage and what requests in flight hold. */
+export interface WindowCounters {
+  requests: number;
+  tokens: number;
+  reservedTokens: number;
+}
+
+export interface AdmissionInput {
+  limits: QuotaLimits;
+  day: WindowCounters;
+  month: WindowCounters;
+  /** Estimated prompt tokens of this request. */
+  promptEstimate: number;
+  /** The completion limit the client asked for (num_predict, max_tokens); null = none. */
+  requestedMaxTokens: number | null;
+  /** Inference that generates (chat, generate, messages) needs room for at least one output token; embed does not. */
+  generates: boolean;
+}
+
+export type QuotaKind = 'requests' | 'tokens';
+
+export type Admission =
+  | {
+      admitted: true;
+      /** Tokens held until settlement: the prompt estimate plus the completion cap (0 without token limits). */
+      reservedTokens: number;
+      /** num_predict to send to Ollama; null = leave the client's choice alone (no token limit). */
+      completionCap: number | null;
+    }
+  | {
+      admitted: false;
+      kind: QuotaKind;
+      window: WindowKind;
+      limit: number;
+      /** True when settled usage alone would have admitted it: requests in flight hold the rest. */
+      heldByInFlight: boolean;
+    };
+
+/**
+ * Decides one admission from the counters read under lock. Requests: this one must fit in every
+ * request limit. Tokens: the prompt estimate must fit in what every token window has left after
+ * settled and reserved tokens, and the completion is capped to the rest, which is reserved too —
+ * so concurrent streams together can overrun a limit only by the estimate's error.
+ */
+export function decideAdmission(input: AdmissionInput): Admission {
+  const { limits, day, month } = input;
+  for (const [window, counters, limit] of [
+    ['day', day, limits.dailyRequests],
+    ['month', month, limits.monthlyRequests],
+  ] as const) {
+    if (limit !== null && counters.requests + 1 > limit) {
+      return { admitted: false, kind: 'requests', window, limit, heldByInFlight: false };
+    }
+  }
+
+  let remaining = Number.POSITIVE_INFINITY;
+  for (const [window, counters, limit] of [
+    ['day', day, limits.dailyTokens],
+    ['month', month, limits.monthlyTokens],
+  ] as const) {
+    if (limit === null) continue;
+    const left = limit - counters.tokens - counters.reservedTokens;
+    const needed = input.promptEstimate + (input.generates ? 1 : 0);
+    if (needed > left) {
+      const heldByInFlight = needed <= limit - counters.tokens;
+      return { admitted: false, kind: 'tokens', window, limit, heldByInFlight };
+    }
+    remaining = Math.min(remaining, left);
+  }
+
+  if (remaining === Number.POSITIVE_INFINITY) return { admitted: true, reservedTokens: 0, completionCap: null };
+  const room = remaining - input.promptEstimate;
+  const cap = input.generates ? Math.min(room, input.requestedMaxTokens ?? room) : 0;
+  return { admitted: true, reservedTokens: input.promptEstimate + cap, completionCap: input.generates ? cap : null };
+}
+
+/** The message of a refusal, naming the limit and when it resets. */
+export function refusalMessage(refusal: Extract<Admission, { admitted: false }>, window: QuotaWindow, resetsAt: string): string {
+  const name = `${window.kind === 'day' ? 'daily' : 'monthly'} ${refusal.kind === 'tokens' ? 'token' : 'request'} quota of ${refusal.limit}`;
+  if (refusal.heldByInFlight) {
+    return `${name} is held by requests in flight; retry when they finish (resets ${resetsAt})`;
+  }
+  return `${name} exhausted; resets ${resetsAt}`;
+}

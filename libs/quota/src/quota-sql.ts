@@ -1,0 +1,26 @@
+/** The statements both stores share; `?` placeholders (the PostgreSQL client numbers them). */
+export const SQL = {
+  ensureCounters:
+    'INSERT INTO quota_counters (api_key_id, period_key, requests, tokens, reserved_tokens) VALUES (?, ?, 0, 0, 0), (?, ?, 0, 0, 0) ON CONFLICT (api_key_id, period_key) DO NOTHING',
+  selectCounter: 'SELECT requests, tokens, reserved_tokens FROM quota_counters WHERE api_key_id = ? AND period_key = ?',
+  addToCounters:
+    'UPDATE quota_counters SET requests = requests + 1, reserved_tokens = reserved_tokens + ? WHERE api_key_id = ? AND period_key IN (?, ?)',
+  insertReservation:
+    'INSERT INTO quota_reservations (id, api_key_id, day_key, month_key, tokens, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  deleteReservation: 'DELETE FROM quota_reservations WHERE id = ?',
+  settleCounters:
+    'UPDATE quota_counters SET tokens = tokens + ?, reserved_tokens = reserved_tokens - ? WHERE api_key_id = ? AND period_key IN (?, ?)',
+  upsertRollup: `INSERT INTO usage_rollup (api_key_id, model, bucket_start, requests, prompt_tokens, completion_tokens, estimated_requests, failed_requests)
+    VALUES (?, ?, ?, 1, ?, ?, ?, ?)
+    ON CONFLICT (api_key_id, model, bucket_start) DO UPDATE SET
+      requests = usage_rollup.requests + 1,
+      prompt_tokens = usage_rollup.prompt_tokens + excluded.prompt_tokens,
+      completion_tokens = usage_rollup.completion_tokens + excluded.completion_tokens,
+      estimated_requests = usage_rollup.estimated_requests + excluded.estimated_requests,
+      failed_requests = usage_rollup.failed_requests + excluded.failed_requests`,
+  extendReservation: 'UPDATE quota_reservations SET expires_at = ? WHERE id = ?',
+  selectExpired: 'SELECT id, api_key_id, day_key, month_key, tokens FROM quota_reservations WHERE expires_at < ?',
+  selectAllCounters: 'SELECT api_key_id, period_key, requests, tokens, reserved_tokens FROM quota_counters WHERE period_key IN (?, ?)',
+  selectKeyCounters:
+    'SELECT api_key_id, period_key, requests, tokens, reserved_tokens FROM quota_counters WHERE api_key_id = ? AND period_key IN (?, ?)',
+} as const;

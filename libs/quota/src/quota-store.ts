@@ -1,0 +1,74 @@
+import type { QuotaLimits } from '@llmproxy/keys';
+import type { Admission, WindowCounters } from './admission.js';
+import type { CurrentWindows } from './windows.js';
+
+export interface ReserveInput {
+  keyId: number;
+  limits: QuotaLimits;
+  windows: CurrentWindows;
+  promptEstimate: number;
+  requestedMaxTokens: number | null;
+  generates: boolean;
+  now: Date;
+  /** A reservation not settled by then (its process died) is released by the sweep. */
+  expiresAt: Date;
+}
+
+export interface Reservation {
+  id: string;
+  keyId: number;
+  dayKey: string;
+  monthKey: string;
+  tokens: number;
+  completionCap: number | null;
+  /** Counters of both windows right after this reservation (for the rate-limit headers). */
+  day: WindowCounters;
+  month: WindowCounters;
+}
+
+export type ReserveResult =
+  | { admitted: true; reservation: Reservation }
+  | { admitted: false; refusal: Extract<Admission, { admitted: false }> };
+
+export interface Settlement {
+  /** Tokens charged: Ollama's prompt_eval_count + eval_count, or estimates. */
+  promptTokens: number;
+  completionTokens: number;
+  /** false when any count was estimated. */
+  exact: boolean;
+  model: string;
+  /** Upstream error, unreachable, timeout or client abort. */
+  failed: boolean;
+  /** The hour of the usage rollup this request counts in. */
+  bucketStart: Date;
+}
+
+export interface KeyCounters {
+  day: WindowCounters;
+  month: WindowCounters;
+}
+
+/**
+ * Where quota counters live: the database, changed atomically so the invariants hold across both
+ * listeners and every replica. One implementation per database (SQLite serializes in one
+ * synchronous transaction; PostgreSQL locks the key's two counter rows).
+ */
+export abstract class QuotaStore {
+  /** Admits and reserves, or refuses, atomically. */
+  abstract reserve(input: ReserveInput): Promise<ReserveResult>;
+  /** Charges the actual tokens and releases the reservation; false if it was settled (or swept) already. */
+  abstract settle(reservation: Reservation, settlement: Settlement): Promise<boolean>;
+  /** Pushes the expiry of reservations still in flight. */
+  abstract extend(ids: string[], expiresAt: Date): Promise<void>;
+  /** Releases reservations whose process died (expired); returns how many. */
+  abstract releaseExpired(now: Date): Promise<number>;
+  /** Counters of every key (or one) in the given windows. */
+  abstract counters(windows: CurrentWindows, keyId?: number): Promise<Map<number, KeyCounters>>;
+}
+
+export const EMPTY_COUNTERS: WindowCounters = Object.freeze({ requests: 0, tokens: 0, reservedTokens: 0 });
+
+export function rowToCounters(row: Record<string, unknown> | undefined): WindowCounters {
+  if (!row) return EMPTY_COUNTERS;
+  return { requests: Number(row.requests), tokens: Number(row.tokens), reservedTokens: Number(row.reserved_tokens) };
+}

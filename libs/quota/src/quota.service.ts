@@ -1,0 +1,128 @@
+import type { ApiKeyRecord, QuotaLimits } from '@llmproxy/keys';
+import { refusalMessage } from './admission.js';
+import { QuotaStore, type KeyCounters, type Reservation, type Settlement } from './quota-store.js';
+import { rateLimitHeaders } from './rate-limit-headers.js';
+import { currentWindows, formatLocal, secondsUntil, type CurrentWindows, type QuotaWindow } from './windows.js';
+
+/** How long an unsettled reservation survives without its process renewing it. */
+export const RESERVATION_TTL_MS = 5 * 60_000;
+
+export interface AdmitInput {
+  key: ApiKeyRecord;
+  promptEstimate: number;
+  requestedMaxTokens: number | null;
+  generates: boolean;
+  anthropicHeaders: boolean;
+  now?: Date;
+}
+
+export type AdmitResult =
+  | { admitted: true; reservation: Reservation; headers: Record<string, string> }
+  | { admitted: false; message: string; retryAfterSeconds: number; window: QuotaWindow };
+
+export interface WindowUsage {
+  requests: number;
+  tokens: number;
+  reserved_tokens: number;
+  request_limit: number | null;
+  token_limit: number | null;
+  resets_at: string;
+}
+
+export interface KeyUsage {
+  day: WindowUsage;
+  month: WindowUsage;
+}
+
+/**
+ * Quota decisions for the proxy and the numbers for the admin: windows in APP_TZ, atomic
+ * reservation in the database, exactly-once settlement, and the set of this process's
+ * reservations in flight (renewed so they outlive slow streams, and only those).
+ */
+export class QuotaService {
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    private readonly store: QuotaStore,
+    readonly timeZone: string,
+  ) {}
+
+  windows(now = new Date()): CurrentWindows {
+    return currentWindows(now, this.timeZone);
+  }
+
+  async admit(input: AdmitInput): Promise<AdmitResult> {
+    const now = input.now ?? new Date();
+    const windows = this.windows(now);
+    const result = await this.store.reserve({
+      keyId: input.key.id,
+      limits: input.key.limits,
+      windows,
+      promptEstimate: input.promptEstimate,
+      requestedMaxTokens: input.requestedMaxTokens,
+      generates: input.generates,
+      now,
+      expiresAt: new Date(now.getTime() + RESERVATION_TTL_MS),
+    });
+    if (!result.admitted) {
+      const window = windows[result.refusal.window];
+      const resetsAt = formatLocal(window.end, this.timeZone);
+      return {
+        admitted: false,
+        message: refusalMessage(result.refusal, window, resetsAt),
+        // Held by requests in flight: worth retrying as soon as one finishes.
+        retryAfterSeconds: result.refusal.heldByInFlight ? 1 : secondsUntil(window.end, now),
+        window,
+      };
+    }
+    this.inFlight.add(result.reservation.id);
+    return {
+      admitted: true,
+      reservation: result.reservation,
+      headers: rateLimitHeaders(input.key.limits, result.reservation, windows, now, input.anthropicHeaders),
+    };
+  }
+
+  async settle(reservation: Reservation, settlement: Settlement): Promise<boolean> {
+    try {
+      return await this.store.settle(reservation, settlement);
+    } finally {
+      this.inFlight.delete(reservation.id);
+    }
+  }
+
+  /** Renews this process's reservations in flight and releases those of dead processes. */
+  async maintain(now = new Date()): Promise<{ released: number }> {
+    if (this.inFlight.size > 0) await this.store.extend([...this.inFlight], new Date(now.getTime() + RESERVATION_TTL_MS));
+    return { released: await this.store.releaseExpired(now) };
+  }
+
+  async usage(limitsById: Map<number, QuotaLimits>, now = new Date()): Promise<Map<number, KeyUsage>> {
+    const windows = this.windows(now);
+    const counters = await this.store.counters(windows);
+    const result = new Map<number, KeyUsage>();
+    for (const [id, limits] of limitsById) result.set(id, this.describe(limits, counters.get(id), windows));
+    return result;
+  }
+
+  async usageOf(keyId: number, limits: QuotaLimits, now = new Date()): Promise<KeyUsage> {
+    const windows = this.windows(now);
+    const counters = await this.store.counters(windows, keyId);
+    return this.describe(limits, counters.get(keyId), windows);
+  }
+
+  private describe(limits: QuotaLimits, counters: KeyCounters | undefined, windows: CurrentWindows): KeyUsage {
+    const window = (kind: 'day' | 'month'): WindowUsage => {
+      const c = counters?.[kind];
+      return {
+        requests: c?.requests ?? 0,
+        tokens: c?.tokens ?? 0,
+        reserved_tokens: c?.reservedTokens ?? 0,
+        request_limit: kind === 'day' ? limits.dailyRequests : limits.monthlyRequests,
+        token_limit: kind === 'day' ? limits.dailyTokens : limits.monthlyTokens,
+        resets_at: formatLocal(windows[kind].end, this.timeZone),
+      };
+    };
+    return { day: window('day'), month: window('month') };
+  }
+}
