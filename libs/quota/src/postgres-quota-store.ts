@@ -7,6 +7,25 @@ import { SQL } from './quota-sql.js';
 import { groupCounters } from './sqlite-quota-store.js';
 import type { CurrentWindows } from './windows.js';
 
+/** First half of the advisory-lock key: llmproxy's quota admissions (the second half is the key id). */
+const ADVISORY_NAMESPACE = 0x11a9;
+
+/**
+ * PostgreSQL resolves a deadlock (two statements locking the same two counter rows in opposite
+ * orders, e.g. an admission and a settlement) by aborting one of them; that one is simply retried.
+ */
+async function retryOnConflict<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= attempts || (code !== '40P01' && code !== '40001')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
+}
+
 /** Locks the key's two counter rows in one fixed order (the month key sorts first), so two admissions never deadlock. */
 const LOCK_COUNTERS =
   'SELECT period_key, requests, tokens, reserved_tokens FROM quota_counters WHERE api_key_id = ? AND period_key IN (?, ?) ORDER BY period_key FOR UPDATE';
@@ -57,7 +76,11 @@ export class PostgresQuotaStore extends QuotaStore {
     super();
   }
 
-  async reserve(input: ReserveInput): Promise<ReserveResult> {
+  reserve(input: ReserveInput): Promise<ReserveResult> {
+    return retryOnConflict(() => this.reserveOnce(input));
+  }
+
+  private async reserveOnce(input: ReserveInput): Promise<ReserveResult> {
     const { keyId, windows } = input;
     const dayKey = windows.day.key;
     const monthKey = windows.month.key;
@@ -66,6 +89,8 @@ export class PostgresQuotaStore extends QuotaStore {
     try {
       await client.query('BEGIN');
       open = true;
+      // One admission of a key at a time, across replicas; other keys are not held up.
+      await this.query(client, 'SELECT pg_advisory_xact_lock(?::integer, ?::integer)', [ADVISORY_NAMESPACE, keyId]);
       await this.query(client, SQL.ensureCounters, [keyId, dayKey, keyId, monthKey]);
       const rows = (await this.query(client, LOCK_COUNTERS, [keyId, dayKey, monthKey])).rows;
       const day = rowToCounters(rows.find((row) => row.period_key === dayKey));
@@ -96,7 +121,7 @@ export class PostgresQuotaStore extends QuotaStore {
   }
 
   async settle(reservation: Reservation, settlement: Settlement): Promise<boolean> {
-    const row = await this.sql.one<{ settled: number }>(SETTLE, [
+    const row = await retryOnConflict(() => this.sql.one<{ settled: number }>(SETTLE, [
       reservation.id,
       settlement.promptTokens + settlement.completionTokens,
       settlement.model,
@@ -105,7 +130,7 @@ export class PostgresQuotaStore extends QuotaStore {
       settlement.completionTokens,
       settlement.exact ? 0 : 1,
       settlement.failed ? 1 : 0,
-    ]);
+    ]));
     return Number(row?.settled ?? 0) > 0;
   }
 
