@@ -1,3 +1,5 @@
 export * from './dialect.js';
 export * from './dialect-error.js';
 export * from './errors.js';
+export * as openai from './openai/index.js';
+export * as anthropic from './anthropic/index.js';

@@ -1,0 +1,12 @@
+export { translateMessagesRequest } from './request.js';
+export type { MessagesRequestContext, TranslatedMessagesRequest } from './request.js';
+export { OllamaAggregator, toMessage, stopReasonFor } from './response.js';
+export type { ToMessageOptions } from './response.js';
+export { AnthropicStreamTranslator, sseEvent } from './stream.js';
+export type { StreamTranslatorOptions } from './stream.js';
+export { countTokensInput } from './count-tokens.js';
+export { resolveModelName, matchesModelPattern, toAnthropicModelList } from './models.js';
+export type { TagLike } from './models.js';
+export { newMessageId, newToolUseId, toolUseId } from './ids.js';
+export { BILLING_HEADER_PREFIX } from './content.js';
+export type * from './types.js';

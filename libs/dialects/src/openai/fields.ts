@@ -1,0 +1,65 @@
+import { DialectError } from '../dialect-error.js';
+
+/** Small readers for untrusted JSON: each either returns the typed value or throws a 400 naming `param`. */
+
+export type JsonObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function invalid(param: string, message: string): DialectError {
+  return new DialectError(400, message, param);
+}
+
+/** A 400 for a field of the wrong type, worded like OpenAI's own ("Invalid type for 'x': expected ..."). */
+export function wrongType(param: string, expected: string): DialectError {
+  return invalid(param, `Invalid type for '${param}': expected ${expected}.`);
+}
+
+/** `undefined` and `null` both mean "not sent": the openai SDK serialises unset optionals as null. */
+export function optionalNumber(body: JsonObject, key: string, param = key): number | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw wrongType(param, 'a number');
+  }
+  return value;
+}
+
+export function optionalInteger(body: JsonObject, key: string, param = key, min = 0): number | undefined {
+  const value = optionalNumber(body, key, param);
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < min) {
+    throw invalid(param, `Invalid value for '${param}': expected an integer >= ${min}.`);
+  }
+  return value;
+}
+
+export function optionalBoolean(body: JsonObject, key: string, param = key): boolean | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw wrongType(param, 'a boolean');
+  return value;
+}
+
+export function optionalString(body: JsonObject, key: string, param = key): string | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw wrongType(param, 'a string');
+  return value;
+}
+
+export function requireBody(body: unknown): JsonObject {
+  if (!isObject(body)) throw new DialectError(400, 'The request body must be a JSON object.');
+  return body;
+}
+
+export function requireModel(body: JsonObject): string {
+  const model = body.model;
+  if (model === undefined || model === null || model === '') {
+    throw invalid('model', 'You must provide a model parameter.');
+  }
+  if (typeof model !== 'string') throw wrongType('model', 'a string');
+  return model;
+}

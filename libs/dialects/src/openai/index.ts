@@ -1,0 +1,14 @@
+export { translateChatRequest } from './chat-request.js';
+export type { ChatRequestContext, TranslatedChatRequest } from './chat-request.js';
+export { OllamaAggregator } from './ollama-aggregator.js';
+export type { ChatAggregate } from './ollama-aggregator.js';
+export { finishReason, toChatCompletion, toOpenAiToolCall, toUsage, SYSTEM_FINGERPRINT } from './chat-response.js';
+export type { CompletionMeta } from './chat-response.js';
+export { OpenAiStreamTranslator } from './chat-stream.js';
+export type { StreamTranslatorOptions } from './chat-stream.js';
+export { ownerOf, toModel, toModelList } from './models.js';
+export type { OllamaTagEntry } from './models.js';
+export { float32Base64, toEmbeddingsResponse, translateEmbeddingsRequest } from './embeddings.js';
+export type { OllamaEmbedRequest, OllamaEmbedResponse, TranslatedEmbeddingsRequest } from './embeddings.js';
+export { newChatCompletionId, newToolCallId } from './ids.js';
+export type * from './types.js';
