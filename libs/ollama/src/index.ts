@@ -1,3 +1,4 @@
 export * from './upstream.js';
 export { NdjsonScanner } from './ndjson.js';
+export { ModelCatalogue, type TagEntry } from './catalogue.js';
 export type * from './types.js';

@@ -6,6 +6,7 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { JsonBodyInterceptor } from './body/json-body.interceptor.js';
 import { ProxyExceptionFilter } from './errors/proxy-exception.filter.js';
 import { UpstreamForwarder } from './forwarding/upstream-forwarder.js';
+import { ModelResolver } from './models/model-resolver.js';
 import { OllamaNativeController } from './native/ollama-native.controller.js';
 import { QuotaInterceptor } from './quota/quota.interceptor.js';
 import { QuotaMaintenance } from './quota/quota-maintenance.js';
@@ -22,6 +23,7 @@ export class ProxyAppModule {
       controllers: [OllamaNativeController, UsageController],
       providers: [
         UpstreamForwarder,
+        ModelResolver,
         UsageSettler,
         QuotaMaintenance,
         { provide: APP_GUARD, useClass: ApiKeyGuard },

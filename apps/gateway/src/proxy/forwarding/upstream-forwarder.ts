@@ -4,9 +4,11 @@ import { ConfigService } from '@nestjs/config';
 import type { Response } from 'express';
 import type { AppConfig } from '@llmproxy/config';
 import { OllamaMeter, type UsageRecord } from '@llmproxy/metering';
-import { OllamaUpstream, toUpstreamError, UpstreamError, type UpstreamRequest } from '@llmproxy/ollama';
+import type { OllamaChunk } from '@llmproxy/ollama';
+import { NdjsonScanner, OllamaUpstream, toUpstreamError, UpstreamError, type UpstreamRequest } from '@llmproxy/ollama';
 import { SettingsService } from '@llmproxy/settings';
-import type { ProxyRequest } from '../proxy-request.js';
+import type { Metering, ProxyRequest } from '../proxy-request.js';
+import type { TranslatedExchange } from './translated-exchange.js';
 
 export interface ForwardOptions {
   method: UpstreamRequest['method'];
@@ -107,18 +109,117 @@ export class UpstreamForwarder implements OnModuleDestroy {
       throw error;
     } finally {
       response.off('close', onClose);
-      if (options.meter) {
-        request.metering = {
-          model: options.meter.model,
-          stream: options.meter.stream,
-          status: state.status,
-          outcome: state.outcome ?? 'ok',
-          promptTokens: meter?.promptTokens,
-          completionTokens: meter?.completionTokens,
-          generated: meter?.generated ?? '',
-          producedOutput: (meter?.chunks ?? 0) > 0 || meter?.done === true,
-        };
+      if (options.meter) request.metering = metering(options.meter.model, options.meter.stream, state, meter);
+    }
+  }
+
+  /**
+   * A translated exchange (OpenAI, Anthropic): Ollama's NDJSON is parsed as it arrives and each chunk
+   * becomes the dialect's frames at once (streaming client) or is aggregated into one answer. Errors
+   * before the response started get the dialect's HTTP error; after, an in-band error frame.
+   */
+  async translate(request: ProxyRequest, response: Response, exchange: TranslatedExchange): Promise<void> {
+    const { ollamaUrl } = await this.settings.get();
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!response.writableFinished) abort.abort();
+    };
+    response.on('close', onClose);
+    const meter = new OllamaMeter();
+    const state: { outcome: UsageRecord['outcome']; status: number } = { outcome: 'ok', status: 502 };
+    const sse = exchange.sse;
+    let pingTimer: NodeJS.Timeout | undefined;
+    let startTimer: NodeJS.Timeout | undefined;
+    const write = (text: string) => (text === '' ? true : response.write(text));
+    const startSse = () => {
+      if (response.headersSent || !sse) return;
+      response.status(200).setHeader('content-type', 'text/event-stream; charset=utf-8');
+      response.setHeader('cache-control', 'no-cache');
+      response.setHeader('x-request-id', request.requestId);
+      response.flushHeaders();
+      state.status = 200;
+      if (sse.start) write(sse.start());
+      if (sse.ping && sse.pingEveryMs) {
+        pingTimer = setInterval(() => write(sse.ping!()), sse.pingEveryMs);
+        pingTimer.unref();
       }
+    };
+    const fail = (status: number, message: string) => {
+      if (!response.headersSent) {
+        state.status = status;
+        response.status(status).setHeader('x-request-id', request.requestId).json(exchange.errorBody(status, message));
+      } else if (!response.writableEnded) {
+        response.end(sse ? sse.error(message) : undefined);
+      }
+    };
+    try {
+      if (sse?.startAfterMs !== undefined) startTimer = setTimeout(startSse, sse.startAfterMs);
+      let upstream;
+      try {
+        upstream = await this.upstream.send(ollamaUrl, { method: 'POST', path: exchange.path, body: JSON.stringify(exchange.body), signal: abort.signal });
+      } catch (error) {
+        const failure = toUpstreamError(error, ollamaUrl);
+        if (failure.failure === 'aborted') {
+          state.outcome = 'client_aborted';
+          state.status = 499;
+          return;
+        }
+        state.outcome = failure.failure === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
+        fail(failure.status, failure.message);
+        if (!response.headersSent) state.status = failure.status;
+        return;
+      }
+      clearTimeout(startTimer);
+      if (upstream.status >= 400) {
+        // Ollama's own refusal ({"error": "model 'x' not found"}): same status, the dialect's shape.
+        state.outcome = 'upstream_error';
+        const text = await readText(upstream.body).catch(() => '');
+        fail(upstream.status, ollamaErrorMessage(text, upstream.status));
+        return;
+      }
+      startSse();
+      const scanner = new NdjsonScanner<OllamaChunk>((chunk) => {
+        meter.observe(chunk);
+        if (sse) {
+          if (pingTimer && (chunk.message || chunk.done)) {
+            clearInterval(pingTimer);
+            pingTimer = undefined;
+          }
+          write(sse.chunk(chunk));
+        } else exchange.json!.chunk(chunk);
+      });
+      try {
+        for await (const bytes of upstream.body as AsyncIterable<Buffer>) {
+          scanner.push(bytes);
+          if (response.writableNeedDrain) await once(response, 'drain', { signal: abort.signal });
+        }
+        scanner.end();
+      } catch (error) {
+        upstream.body.destroy();
+        if (abort.signal.aborted) {
+          state.outcome = 'client_aborted';
+          state.status = 499;
+          return;
+        }
+        state.outcome = 'upstream_error';
+        const failure = error instanceof UpstreamError ? error : toUpstreamError(error, ollamaUrl);
+        fail(502, failure.message);
+        return;
+      }
+      if (meter.error) state.outcome = 'upstream_error';
+      if (sse) {
+        response.end(sse.end(meter));
+      } else if (meter.error && !meter.done) {
+        fail(502, meter.error);
+      } else {
+        state.status = 200;
+        response.status(200).setHeader('x-request-id', request.requestId).json(exchange.json!.end(meter));
+      }
+    } finally {
+      clearTimeout(startTimer);
+      clearInterval(pingTimer);
+      response.off('close', onClose);
+      request.metering = metering(exchange.model, sse !== undefined, state, meter);
     }
   }
 }
@@ -127,4 +228,28 @@ async function readText(body: AsyncIterable<Buffer>): Promise<string> {
   const parts: Buffer[] = [];
   for await (const chunk of body) parts.push(chunk);
   return Buffer.concat(parts).toString('utf8');
+}
+
+function metering(model: string | null, stream: boolean, state: { outcome: UsageRecord['outcome']; status: number }, meter: OllamaMeter | undefined): Metering {
+  return {
+    model,
+    stream,
+    status: state.status,
+    outcome: state.outcome ?? 'ok',
+    promptTokens: meter?.promptTokens,
+    completionTokens: meter?.completionTokens,
+    generated: meter?.generated ?? '',
+    producedOutput: (meter?.chunks ?? 0) > 0 || meter?.done === true,
+  };
+}
+
+/** The message of Ollama's `{"error": "…"}` body, or a generic one. */
+function ollamaErrorMessage(text: string, status: number): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    if (typeof parsed.error === 'string') return parsed.error;
+  } catch {
+    // not JSON
+  }
+  return `Ollama answered ${status}`;
 }

@@ -1,0 +1,50 @@
+import axios, { type AxiosInstance } from 'axios';
+
+export interface TagEntry {
+  name: string;
+  model?: string;
+  modified_at?: string;
+  size?: number;
+  digest?: string;
+  details?: Record<string, unknown>;
+}
+
+const TAGS_TTL_MS = 10_000;
+const CAPABILITIES_TTL_MS = 5 * 60_000;
+
+/**
+ * What Ollama has and what each model can do, for the translating dialects (model resolution,
+ * `think` only where the model has the `thinking` capability). Control plane: axios, cached with a
+ * TTL, so a busy proxy asks Ollama at most every few seconds.
+ */
+export class ModelCatalogue {
+  private readonly tags = new Map<string, { until: number; value: Promise<TagEntry[]> }>();
+  private readonly capabilities = new Map<string, { until: number; value: Promise<string[]> }>();
+
+  constructor(private readonly http: AxiosInstance = axios.create({ timeout: 10_000 })) {}
+
+  models(baseUrl: string, now = Date.now()): Promise<TagEntry[]> {
+    return cached(this.tags, baseUrl, now, TAGS_TTL_MS, async () => {
+      const response = await this.http.get<{ models?: TagEntry[] }>(`${baseUrl}/api/tags`);
+      return response.data.models ?? [];
+    });
+  }
+
+  /** The model's capabilities (`completion`, `tools`, `thinking`, `vision`, …); [] when Ollama does not say. */
+  modelCapabilities(baseUrl: string, model: string, now = Date.now()): Promise<string[]> {
+    return cached(this.capabilities, `${baseUrl} ${model}`, now, CAPABILITIES_TTL_MS, async () => {
+      const response = await this.http.post<{ capabilities?: string[] }>(`${baseUrl}/api/show`, { model });
+      return response.data.capabilities ?? [];
+    });
+  }
+}
+
+/** A failed look-up is not cached: the next request asks again. */
+function cached<T>(cache: Map<string, { until: number; value: Promise<T> }>, key: string, now: number, ttl: number, load: () => Promise<T>): Promise<T> {
+  const hit = cache.get(key);
+  if (hit && hit.until > now) return hit.value;
+  const value = load();
+  cache.set(key, { until: now + ttl, value });
+  value.catch(() => cache.delete(key));
+  return value;
+}
