@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { fromZonedTime } from 'date-fns-tz';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '@llmproxy/config';
 import type { ApiKeysService, ApiKeyView, CreateKeyInput } from '@llmproxy/keys';
@@ -13,7 +12,8 @@ import type { ApiKeysService, ApiKeyView, CreateKeyInput } from '@llmproxy/keys'
  * so `--help` and mistakes answer at once.
  */
 
-const USAGE = `Usage: llmproxy-cli keys <command> [options]
+const USAGE = `Usage: node dist/apps/gateway/src/cli.js keys <command> [options]
+       npm run cli -- keys <command> [options]
 
 Commands:
   keys create --name <name> [options]   create a key; prints it once
@@ -87,7 +87,7 @@ function parseCommand(argv: readonly string[]): Command {
   if (group === undefined) throw new UsageError('missing command');
   if (group === 'help') return { kind: 'help' };
   if (group !== 'keys') throw new UsageError(`unknown command '${group}'`);
-  if (action === undefined) throw new UsageError("missing keys command (create, list, activate, deactivate or delete)");
+  if (action === undefined) throw new UsageError('missing keys command (create, list, activate, deactivate or delete)');
 
   const allowOnly = (allowed: readonly OptionName[]) => {
     const extra = (Object.keys(values) as OptionName[]).find((name) => !allowed.includes(name));
@@ -169,8 +169,8 @@ function models(text: string): string[] {
   return [...new Set(list)];
 }
 
-function expiryDate(text: string, timeZone: string): Date {
-  const date = text.length === 10 ? fromZonedTime(`${text}T00:00:00`, timeZone) : new Date(text);
+async function expiryDate(text: string, timeZone: string): Promise<Date> {
+  const date = text.length === 10 ? (await import('date-fns-tz')).fromZonedTime(`${text}T00:00:00`, timeZone) : new Date(text);
   if (Number.isNaN(date.getTime())) throw new UsageError(`--expires is not a valid date: '${text}'`);
   if (date.getTime() <= Date.now()) throw new UsageError(`--expires must be in the future, got '${text}'`);
   return date;
@@ -179,7 +179,7 @@ function expiryDate(text: string, timeZone: string): Date {
 async function run(command: Exclude<Command, { kind: 'help' }>, keys: ApiKeysService, config: AppConfig): Promise<void> {
   switch (command.kind) {
     case 'create': {
-      const expiresAt = command.expires === undefined ? null : expiryDate(command.expires, config.timeZone);
+      const expiresAt = command.expires === undefined ? null : await expiryDate(command.expires, config.timeZone);
       const { key, apiKey } = await keys.create({ ...command.input, expiresAt });
       if (command.json) {
         out(JSON.stringify({ ...apiKey, key }, null, 2));
@@ -273,7 +273,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { ConfigError, loadConfig } = await import('@llmproxy/config');
   let config: AppConfig;
   try {
-    config = loadConfig(process.env, process.cwd(), { requireAdminPassword: false });
+    config = loadConfig(undefined, undefined, { requireAdminPassword: false });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     err(`llmproxy: invalid configuration: ${error.message}`);

@@ -46,21 +46,33 @@ export function parseDatabaseUrl(url: string, cwd = process.cwd()): DatabaseConf
   return { type: 'sqlite', path: resolve(cwd, path), url };
 }
 
+export interface LoadConfigOptions {
+  /**
+   * The server refuses to start without ADMIN_PASSWORD; the key CLI never serves the admin API, so it
+   * passes false and gets `adminPassword: ''` when none is set. Default true.
+   */
+  requireAdminPassword?: boolean;
+}
+
 /**
  * Reads `.env` from `cwd` (the environment wins over it), validates every variable and returns the
  * typed configuration. Throws ConfigError naming the first bad variable.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), options: LoadConfigOptions = {}): AppConfig {
+  const requireAdminPassword = options.requireAdminPassword ?? true;
   const envFile = resolve(cwd, '.env');
   const fromFile = existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
   const raw: Record<string, string> = {};
   for (const name of ENV_VARIABLES) {
-    const value = env[name] ?? fromFile[name];
-    // An empty variable means "not set", as in the seed's .env files, except for the password.
-    if (value !== undefined && (value !== '' || name === 'ADMIN_PASSWORD')) raw[name] = value;
+    // An empty variable means "not set", as in the seed's .env files: `PROXY_PORT=` in the
+    // environment (compose's `${PROXY_PORT}` when the host lacks it) leaves `.env`'s value in force.
+    const value = nonEmpty(env[name]) ?? nonEmpty(fromFile[name]);
+    if (value !== undefined) raw[name] = value;
   }
   const schema = plainToInstance(EnvSchema, raw);
-  const errors = validateSync(schema, { forbidUnknownValues: false, stopAtFirstError: true });
+  const errors = validateSync(schema, { forbidUnknownValues: false, stopAtFirstError: true }).filter(
+    (error) => requireAdminPassword || error.property !== 'ADMIN_PASSWORD',
+  );
   if (errors.length > 0) {
     const first = errors[0]!;
     const message = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
@@ -68,7 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(first.property, shown);
   }
   return Object.freeze({
-    adminPassword: schema.ADMIN_PASSWORD,
+    adminPassword: schema.ADMIN_PASSWORD ?? '',
     proxy: { host: schema.PROXY_HOST, port: schema.PROXY_PORT },
     admin: { host: schema.ADMIN_HOST, port: schema.ADMIN_PORT },
     database: parseDatabaseUrl(schema.DATABASE_URL, cwd),
@@ -83,4 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     upstreamTimeoutMs: schema.UPSTREAM_TIMEOUT_S * 1000,
     upstreamIdleTimeoutMs: schema.UPSTREAM_IDLE_TIMEOUT_S * 1000,
   });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
 }
