@@ -262,6 +262,30 @@ describe.each(databases)('quotas through the gateway on $name', (database) => {
     }
   });
 
+  it('holds a key to max_concurrent requests in flight, and frees the slot when one finishes', async () => {
+    const { key } = await gateway.createKey({ name: 'concurrent', max_concurrent: 2 });
+    upstream.enqueue({ holdAfterChunks: 1 }, { holdAfterChunks: 1 });
+    const held = [chat(gateway.proxyUrl, key), chat(gateway.proxyUrl, key)];
+    await eventually(() => {
+      if (upstream.heldCount < 2) throw new Error('streams not held yet');
+    });
+    const third = await chat(gateway.proxyUrl, key);
+    expect(third.status).toBe(429);
+    expect(third.headers.get('retry-after')).toBe('1');
+    expect(await third.json()).toEqual({ error: 'concurrency limit of 2 requests in flight reached; retry when one finishes' });
+    upstream.release();
+    for (const response of await Promise.all(held)) {
+      expect(response.status).toBe(200);
+      await response.text();
+    }
+    await eventually(async () => {
+      if ((await usage(key)).day.reserved_tokens !== 0) throw new Error('not settled');
+      const next = await chat(gateway.proxyUrl, key);
+      expect(next.status).toBe(200);
+      await next.text();
+    });
+  });
+
   it('lets a key read its own usage and nothing of any other key', async () => {
     const mine = await gateway.createKey({ name: 'mine', daily_token_limit: 777 });
     await gateway.createKey({ name: 'theirs', daily_token_limit: 999 });

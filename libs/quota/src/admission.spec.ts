@@ -88,6 +88,13 @@ describe('decideAdmission', () => {
   });
 });
 
+describe('concurrency', () => {
+  it('refuses when the key already has max_concurrent requests in flight', () => {
+    expect(decideAdmission(input({ maxConcurrent: 2, inFlight: 1 })).admitted).toBe(true);
+    expect(decideAdmission(input({ maxConcurrent: 2, inFlight: 2 }))).toMatchObject({ admitted: false, kind: 'concurrency', limit: 2, heldByInFlight: true });
+  });
+});
+
 describe('refusalMessage', () => {
   it('names the limit and when its window resets', () => {
     const window = dayWindow(new Date('2026-11-26T12:00:00Z'), 'Europe/Berlin');

@@ -18,9 +18,12 @@ export interface AdmissionInput {
   requestedMaxTokens: number | null;
   /** Inference that generates (chat, generate, messages) needs room for at least one output token; embed does not. */
   generates: boolean;
+  /** The key's limit of requests in flight at once (null = none) and how many it has now. */
+  maxConcurrent?: number | null;
+  inFlight?: number;
 }
 
-export type QuotaKind = 'requests' | 'tokens';
+export type QuotaKind = 'requests' | 'tokens' | 'concurrency';
 
 export type Admission =
   | {
@@ -47,6 +50,9 @@ export type Admission =
  */
 export function decideAdmission(input: AdmissionInput): Admission {
   const { limits, day, month } = input;
+  if (input.maxConcurrent != null && (input.inFlight ?? 0) >= input.maxConcurrent) {
+    return { admitted: false, kind: 'concurrency', window: 'day', limit: input.maxConcurrent, heldByInFlight: true };
+  }
   for (const [window, counters, limit] of [
     ['day', day, limits.dailyRequests],
     ['month', month, limits.monthlyRequests],
@@ -79,6 +85,9 @@ export function decideAdmission(input: AdmissionInput): Admission {
 
 /** The message of a refusal, naming the limit and when it resets. */
 export function refusalMessage(refusal: Extract<Admission, { admitted: false }>, window: QuotaWindow, resetsAt: string): string {
+  if (refusal.kind === 'concurrency') {
+    return `concurrency limit of ${refusal.limit} requests in flight reached; retry when one finishes`;
+  }
   const name = `${window.kind === 'day' ? 'daily' : 'monthly'} ${refusal.kind === 'tokens' ? 'token' : 'request'} quota of ${refusal.limit}`;
   if (refusal.heldByInFlight) {
     return `${name} is held by requests in flight; retry when they finish (resets ${resetsAt})`;

@@ -95,7 +95,8 @@ export class PostgresQuotaStore extends QuotaStore {
       const rows = (await this.query(client, LOCK_COUNTERS, [keyId, dayKey, monthKey])).rows;
       const day = rowToCounters(rows.find((row) => row.period_key === dayKey));
       const month = rowToCounters(rows.find((row) => row.period_key === monthKey));
-      const admission = decideAdmission({ ...input, day, month });
+      const inFlight = input.maxConcurrent === null ? 0 : Number((await this.query(client, SQL.countReservations, [keyId])).rows[0]?.n ?? 0);
+      const admission = decideAdmission({ ...input, day, month, inFlight });
       if (!admission.admitted) {
         await client.query('ROLLBACK');
         open = false;

@@ -7,6 +7,7 @@ export const SQL = {
     'UPDATE quota_counters SET requests = requests + 1, reserved_tokens = reserved_tokens + ? WHERE api_key_id = ? AND period_key IN (?, ?)',
   insertReservation:
     'INSERT INTO quota_reservations (id, api_key_id, day_key, month_key, tokens, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  countReservations: 'SELECT count(*) AS n FROM quota_reservations WHERE api_key_id = ?',
   deleteReservation: 'DELETE FROM quota_reservations WHERE id = ?',
   settleCounters:
     'UPDATE quota_counters SET tokens = tokens + ?, reserved_tokens = reserved_tokens - ? WHERE api_key_id = ? AND period_key IN (?, ?)',

@@ -9,6 +9,8 @@ export interface ReserveInput {
   promptEstimate: number;
   requestedMaxTokens: number | null;
   generates: boolean;
+  /** Requests of this key in flight at once (its unsettled reservations); null = no limit. */
+  maxConcurrent: number | null;
   now: Date;
   /** A reservation not settled by then (its process died) is released by the sweep. */
   expiresAt: Date;

@@ -61,6 +61,7 @@ export class QuotaService {
       promptEstimate: input.promptEstimate,
       requestedMaxTokens: input.requestedMaxTokens,
       generates: input.generates,
+      maxConcurrent: input.key.maxConcurrent,
       now,
       expiresAt: new Date(now.getTime() + RESERVATION_TTL_MS),
     });

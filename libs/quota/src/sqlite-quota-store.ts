@@ -32,7 +32,8 @@ export class SqliteQuotaStore extends QuotaStore {
       this.sql.runSync(SQL.ensureCounters, [keyId, dayKey, keyId, monthKey]);
       const day = rowToCounters(this.sql.getSync(SQL.selectCounter, [keyId, dayKey]));
       const month = rowToCounters(this.sql.getSync(SQL.selectCounter, [keyId, monthKey]));
-      const admission = decideAdmission({ ...input, day, month });
+      const inFlight = input.maxConcurrent === null ? 0 : Number(this.sql.getSync<{ n: number }>(SQL.countReservations, [keyId])?.n ?? 0);
+      const admission = decideAdmission({ ...input, day, month, inFlight });
       if (!admission.admitted) return { admitted: false, refusal: admission };
       const tokens = admission.reservedTokens;
       this.sql.runSync(SQL.addToCounters, [tokens, keyId, dayKey, monthKey]);
