@@ -2,12 +2,14 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { CoreModule } from '../core/core.module.js';
 import type { SharedResources } from '../core/shared-resources.js';
+import { AnthropicController } from './anthropic/anthropic.controller.js';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { JsonBodyInterceptor } from './body/json-body.interceptor.js';
 import { ProxyExceptionFilter } from './errors/proxy-exception.filter.js';
 import { UpstreamForwarder } from './forwarding/upstream-forwarder.js';
 import { ModelResolver } from './models/model-resolver.js';
 import { OllamaNativeController } from './native/ollama-native.controller.js';
+import { OpenAiController } from './openai/openai.controller.js';
 import { QuotaInterceptor } from './quota/quota.interceptor.js';
 import { QuotaMaintenance } from './quota/quota-maintenance.js';
 import { UsageSettler } from './quota/usage-settler.js';
@@ -20,7 +22,7 @@ export class ProxyAppModule {
     return {
       module: ProxyAppModule,
       imports: [CoreModule.forRoot(shared)],
-      controllers: [OllamaNativeController, UsageController],
+      controllers: [OllamaNativeController, UsageController, AnthropicController, OpenAiController],
       providers: [
         UpstreamForwarder,
         ModelResolver,

@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { Response } from 'express';
 import type winston from 'winston';
-import { dialectForPath, errorBody } from '@llmproxy/dialects';
+import { DialectError, dialectForPath, errorBody, type Dialect } from '@llmproxy/dialects';
 import { UpstreamError } from '@llmproxy/ollama';
 import { APP_LOGGER } from '../../core/shared-resources.js';
 import type { ProxyRequest } from '../proxy-request.js';
@@ -19,20 +19,21 @@ export class ProxyExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<ProxyRequest>();
     const response = http.getResponse<Response>();
-    const { status, message } = this.describe(exception, request);
+    const { status, message, param } = this.describe(exception, request);
     if (response.headersSent) {
       // A stream already started: the controller reports errors in-band; all that is left is to end it.
       if (!response.writableEnded) response.end();
       return;
     }
-    const dialect = dialectForPath(request.path);
     response
       .status(status)
       .setHeader('x-request-id', request.requestId)
-      .json(errorBody(dialect, status, message, { requestId: request.requestId }));
+      .json(errorBody(dialectOf(request), status, message, { requestId: request.requestId, param }));
   }
 
-  private describe(exception: unknown, request: ProxyRequest): { status: number; message: string } {
+  private describe(exception: unknown, request: ProxyRequest): { status: number; message: string; param?: string } {
+    // A translator refused the client's request: its status and message, and the field at fault.
+    if (exception instanceof DialectError) return { status: exception.status, message: exception.message, param: exception.param };
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse();
@@ -52,4 +53,13 @@ export class ProxyExceptionFilter implements ExceptionFilter {
     });
     return { status: 500, message: `internal error (request id ${request.requestId})` };
   }
+}
+
+/**
+ * The dialect of an error body: by path, except that GET /v1/models* is Anthropic's too — Claude
+ * Code's gateway model discovery calls it with an `anthropic-version` header.
+ */
+function dialectOf(request: ProxyRequest): Dialect {
+  if (request.path.startsWith('/v1/models') && request.headers['anthropic-version'] !== undefined) return 'anthropic';
+  return dialectForPath(request.path);
 }

@@ -71,32 +71,30 @@ export class OllamaNativeController {
   @ReadsJsonBody()
   @Inference({ generates: true })
   generate(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
-    const body = request.json!;
-    const model = requireModel(request.apiKey!, body);
-    return this.forwarder.forward(request, response, {
-      method: 'POST',
-      path: request.path,
-      body,
-      meter: { model: canonicalModel(model), stream: body.stream !== false },
-    });
+    return this.infer(request, response, request.json!.stream !== false);
   }
 
   @Post(['api/embed', 'api/embeddings'])
   @ReadsJsonBody()
   @Inference({ generates: false })
   embed(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+    return this.infer(request, response, false);
+  }
+
+  @All(['api/pull', 'api/push', 'api/create', 'api/copy', 'api/delete', 'api/blobs/*digest'])
+  modelManagement(): never {
+    throw new ForbiddenException('model management (pull, push, create, copy, delete, blobs) is disabled on this gateway');
+  }
+
+  /** Inference passes through as sent (the quota interceptor has already capped num_predict), metered. */
+  private infer(request: ProxyRequest, response: Response, stream: boolean): Promise<void> {
     const body = request.json!;
     const model = requireModel(request.apiKey!, body);
     return this.forwarder.forward(request, response, {
       method: 'POST',
       path: request.path,
       body,
-      meter: { model: canonicalModel(model), stream: false },
+      meter: { model: canonicalModel(model), stream },
     });
-  }
-
-  @All(['api/pull', 'api/push', 'api/create', 'api/copy', 'api/delete', 'api/blobs/*digest'])
-  modelManagement(): never {
-    throw new ForbiddenException('model management (pull, push, create, copy, delete, blobs) is disabled on this gateway');
   }
 }

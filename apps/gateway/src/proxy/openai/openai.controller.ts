@@ -1,0 +1,133 @@
+import { Controller, ForbiddenException, Get, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { anthropic, errorBody, openai } from '@llmproxy/dialects';
+import type { ApiKeyRecord } from '@llmproxy/keys';
+import { toUpstreamError, type TagEntry } from '@llmproxy/ollama';
+import { SettingsService } from '@llmproxy/settings';
+import { ReadsJsonBody } from '../body/json-body.decorator.js';
+import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
+import { ModelResolver, type ResolvedModel } from '../models/model-resolver.js';
+import { canonicalModel, modelAllowed } from '../native/model-access.js';
+import { applyQuotaCap } from '../quota/apply-cap.js';
+import { Inference } from '../quota/inference.decorator.js';
+import type { ProxyRequest } from '../proxy-request.js';
+import { chatExchange, embeddingsExchange, requestedModel } from './openai-exchanges.js';
+
+/**
+ * OpenAI's API on the proxy port (DESIGN.md §5): chat completions and embeddings translated to
+ * Ollama's /api/chat and /api/embed, the model list from /api/tags. Errors are OpenAI's shape (the
+ * exception filter maps by path; translators throw DialectError with the `param` at fault).
+ *
+ * GET /v1/models is shared with Anthropic's API: Claude Code's gateway model discovery calls it with
+ * an `anthropic-version` header and expects Anthropic's list shape, so that header picks the shape.
+ */
+@Controller('v1')
+export class OpenAiController {
+  constructor(
+    private readonly forwarder: UpstreamForwarder,
+    private readonly resolver: ModelResolver,
+    private readonly settings: SettingsService,
+  ) {}
+
+  @Post('chat/completions')
+  @ReadsJsonBody()
+  @Inference({ generates: true })
+  async chatCompletions(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+    const body = request.json!;
+    const resolved = await this.resolveAllowed(request.apiKey!, requestedModel(body));
+    const translated = openai.translateChatRequest(body, {
+      model: resolved.model,
+      numCtx: resolved.settings.numCtx,
+      thinkingCapable: resolved.thinkingCapable,
+    });
+    translated.request = applyQuotaCap(request, translated.request);
+    await this.forwarder.translate(request, response, chatExchange(request, translated, resolved.model));
+  }
+
+  @Post('embeddings')
+  @ReadsJsonBody()
+  @Inference({ generates: false })
+  async embeddings(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+    const body = request.json!;
+    const resolved = await this.resolveAllowed(request.apiKey!, requestedModel(body));
+    const translated = openai.translateEmbeddingsRequest(body, { model: resolved.model });
+    await this.forwarder.translate(request, response, embeddingsExchange(request, translated, resolved.model));
+  }
+
+  @Get('models')
+  async models(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+    const key = request.apiKey!;
+    const { tags, aliases } = await this.visibleCatalogue(key);
+    response
+      .status(200)
+      .setHeader('x-request-id', request.requestId)
+      .json(wantsAnthropic(request) ? anthropic.toAnthropicModelList(tags, aliases) : openai.toModelList({ models: tags }));
+  }
+
+  /** Model names hold `:` and `/` (`llama3.2:latest`, `user/model:tag`): every segment after /v1/models/ is the name. */
+  @Get('models/*model')
+  async model(@Req() request: ProxyRequest, @Res() response: Response, @Param('model') segments: string | string[]): Promise<void> {
+    const name = Array.isArray(segments) ? segments.join('/') : segments;
+    const key = request.apiKey!;
+    const { tags, aliases } = await this.visibleCatalogue(key);
+    if (wantsAnthropic(request)) {
+      const found = anthropic.toAnthropicModelList(tags, aliases).data.find((m) => m.id === name || m.id === canonicalModel(name));
+      if (!found) {
+        response.status(404).setHeader('x-request-id', request.requestId).json(errorBody('anthropic', 404, `model: ${name}`, { requestId: request.requestId }));
+        return;
+      }
+      response.status(200).setHeader('x-request-id', request.requestId).json(found);
+      return;
+    }
+    const tag = tags.find((t) => t.name === name) ?? tags.find((t) => t.name === canonicalModel(name));
+    if (!tag) {
+      if (!modelAllowed(key, name)) throw new ForbiddenException(`model '${name}' is not allowed for this API key`);
+      throw new NotFoundException(`The model '${name}' does not exist`);
+    }
+    // The id is the name the client asked for, as OpenAI's and Ollama's own /v1 layer answer.
+    response.status(200).setHeader('x-request-id', request.requestId).json({ ...openai.toModel(tag), id: name });
+  }
+
+  /**
+   * The Ollama model for a client's name (itself, an alias or the default). A key with an
+   * allow-list may use a model if the resolved Ollama model is on it, or the exact name it sent
+   * is (an operator who lists an alias name allows what it points to).
+   */
+  private async resolveAllowed(key: ApiKeyRecord, requested: string): Promise<ResolvedModel> {
+    let resolved: ResolvedModel | null;
+    try {
+      resolved = await this.resolver.resolve(requested);
+    } catch (error) {
+      throw toUpstreamError(error, (await this.settings.get()).ollamaUrl);
+    }
+    if (!resolved) {
+      if (!modelAllowed(key, requested)) throw new ForbiddenException(`model '${requested}' is not allowed for this API key`);
+      throw new NotFoundException(`The model '${requested}' does not exist`);
+    }
+    if (!modelAllowed(key, resolved.model) && !modelAllowed(key, requested)) {
+      const via = resolved.model === requested || resolved.model === canonicalModel(requested) ? '' : ` (resolved to '${resolved.model}')`;
+      throw new ForbiddenException(`model '${requested}'${via} is not allowed for this API key`);
+    }
+    return resolved;
+  }
+
+  /** Ollama's models (and, for Anthropic's list, the alias names) this key may use. Not metered. */
+  private async visibleCatalogue(key: ApiKeyRecord): Promise<{ tags: TagEntry[]; aliases: Record<string, string> }> {
+    const settings = await this.settings.get();
+    let tags: TagEntry[];
+    try {
+      tags = await this.resolver.catalogue.models(settings.ollamaUrl);
+    } catch (error) {
+      throw toUpstreamError(error, settings.ollamaUrl);
+    }
+    const visible = tags.filter((tag) => modelAllowed(key, tag.name));
+    const aliases = Object.fromEntries(
+      Object.entries(settings.modelAliases).filter(([alias, target]) => modelAllowed(key, target) || modelAllowed(key, alias)),
+    );
+    return { tags: visible, aliases };
+  }
+}
+
+function wantsAnthropic(request: ProxyRequest): boolean {
+  return request.headers['anthropic-version'] !== undefined;
+}
