@@ -15,7 +15,7 @@ const swc = [
   },
 ];
 
-const libs = ['config', 'persistence', 'keys', 'quota', 'metering', 'ollama', 'dialects', 'settings'];
+const libs = ['config', 'persistence', 'keys', 'quota', 'metering', 'ollama', 'dialects', 'settings', 'audit'];
 
 const config: Config = {
   testEnvironment: 'node',

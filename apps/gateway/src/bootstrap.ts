@@ -48,7 +48,8 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     apps.push(proxy);
     await proxy.listen(config.proxy.port, config.proxy.host);
 
-    const admin = await NestFactory.create<NestExpressApplication>(AdminAppModule.forRoot(shared), {
+    const proxyPort = (proxy.getHttpServer().address() as AddressInfo).port;
+    const admin = await NestFactory.create<NestExpressApplication>(AdminAppModule.forRoot(shared, { host: config.proxy.host, port: proxyPort }), {
       logger: ['error', 'warn'],
       abortOnError: false,
       cors: config.allowedOrigins.length > 0 ? { origin: config.allowedOrigins, credentials: true } : false,

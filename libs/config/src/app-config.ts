@@ -14,6 +14,8 @@ export interface AppConfig {
   adminPassword: string;
   proxy: { host: string; port: number };
   admin: { host: string; port: number };
+  /** Lifetime of an admin session token from POST /api/login. */
+  adminSessionHours: number;
   database: DatabaseConfig;
   /** Seeds the `ollama_url` setting on first start; the setting wins afterwards. */
   ollamaUrl: string;
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     adminPassword: schema.ADMIN_PASSWORD ?? '',
     proxy: { host: schema.PROXY_HOST, port: schema.PROXY_PORT },
     admin: { host: schema.ADMIN_HOST, port: schema.ADMIN_PORT },
+    adminSessionHours: schema.ADMIN_SESSION_HOURS,
     database: parseDatabaseUrl(schema.DATABASE_URL, cwd),
     ollamaUrl: schema.OLLAMA_URL.replace(/\/+$/, ''),
     timeZone: schema.APP_TZ,

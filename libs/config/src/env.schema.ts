@@ -66,6 +66,10 @@ export class EnvSchema {
   @Transform(toInt) @Min(0, { message: 'must be a port number' }) @Max(65535, { message: 'must be a port number' }) @IsInt({ message: 'must be a port number' })
   ADMIN_PORT = 8001;
 
+  /** Hours an admin session (POST /api/login) stays valid. */
+  @Transform(toInt) @Min(1) @Max(8760) @IsInt()
+  ADMIN_SESSION_HOURS = 12;
+
   @IsString()
   @Matches(/^(sqlite:\/\/\/.+|sqlite::memory:|postgres(ql)?:\/\/.+)$/, {
     message: 'must be sqlite:///path/to/file.db or postgres://user:pass@host:5432/db',
@@ -114,6 +118,7 @@ export const ENV_VARIABLES = [
   'PROXY_PORT',
   'ADMIN_HOST',
   'ADMIN_PORT',
+  'ADMIN_SESSION_HOURS',
   'DATABASE_URL',
   'OLLAMA_URL',
   'APP_TZ',

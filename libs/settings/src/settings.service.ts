@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { AuditLog, diffFields, redactUrl } from '@llmproxy/audit';
 import { SqlClient } from '@llmproxy/persistence';
 import { defaultSettings, SETTING_KEYS, type Settings } from './settings.js';
 
@@ -17,6 +18,8 @@ export class SettingsService {
   constructor(
     private readonly sql: SqlClient,
     @Inject(SETTINGS_DEFAULTS) private readonly defaults: Settings,
+    /** Absent only where nothing is edited (the boot-time seed). */
+    @Optional() private readonly audit?: AuditLog,
   ) {}
 
   /** Writes OLLAMA_URL into the table the first time, so the UI's later edits win over the env. */
@@ -41,7 +44,10 @@ export class SettingsService {
     return value;
   }
 
+  /** Writes the given fields and records the ones that changed in the audit log (URL passwords masked). */
   async update(patch: Partial<Settings>): Promise<Settings> {
+    caches.delete(this.sql);
+    const before = await this.get();
     const now = this.sql.timestamp(new Date());
     for (const [field, value] of Object.entries(patch) as [keyof Settings, unknown][]) {
       if (value === undefined || !(field in SETTING_KEYS)) continue;
@@ -51,8 +57,21 @@ export class SettingsService {
       );
     }
     caches.delete(this.sql);
-    return this.get();
+    const after = await this.get();
+    const changes = diffFields(auditView(before), auditView(after), Object.values(SETTING_KEYS));
+    if (this.audit && Object.keys(changes).length > 0) {
+      await this.audit.record({ action: 'settings.update', targetType: 'settings', targetName: 'settings', changes });
+    }
+    return after;
   }
+}
+
+/** Settings under their stored (snake_case) names, as the admin API shows them. */
+function auditView(settings: Settings): Record<string, unknown> {
+  const view: Record<string, unknown> = {};
+  for (const [field, key] of Object.entries(SETTING_KEYS) as [keyof Settings, string][]) view[key] = settings[field];
+  view[SETTING_KEYS.ollamaUrl] = redactUrl(settings.ollamaUrl);
+  return view;
 }
 
 export { defaultSettings };

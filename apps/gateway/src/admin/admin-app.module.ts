@@ -2,18 +2,49 @@ import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CoreModule } from '../core/core.module.js';
 import type { SharedResources } from '../core/shared-resources.js';
+import { AuditController } from './audit/audit.controller.js';
+import { AdminAuthService } from './auth/admin-auth.service.js';
 import { AdminGuard } from './auth/admin.guard.js';
+import { AdminPassword } from './auth/admin-password.js';
+import { AuthController } from './auth/auth.controller.js';
+import { AdminKeysService } from './keys/admin-keys.service.js';
 import { ApiKeysController } from './keys/api-keys.controller.js';
+import { ModelAllowList } from './keys/model-allow-list.js';
+import { OllamaModelsController } from './ollama/ollama-models.controller.js';
+import { OllamaProbe } from './ollama/ollama-probe.js';
+import { PROXY_LISTENER, type ProxyListener } from './proxy-info/proxy-info.js';
+import { ProxyInfoController } from './proxy-info/proxy-info.controller.js';
+import { SettingsController } from './settings/settings.controller.js';
+import { SettingsEditor } from './settings/settings-editor.service.js';
+import { UsageController } from './usage/usage.controller.js';
+import { UsageReportService } from './usage/usage-report.service.js';
 
-/** The admin listener: key, quota and settings management behind the admin password. */
+/** The admin listener: login, keys, quotas, settings, usage and audit, behind the admin guard. */
 @Module({})
 export class AdminAppModule {
-  static forRoot(shared: SharedResources): DynamicModule {
+  /** `proxy`: where the proxy listener really listens (its bound port), for /api/proxy-info. */
+  static forRoot(shared: SharedResources, proxy: ProxyListener): DynamicModule {
     return {
       module: AdminAppModule,
       imports: [CoreModule.forRoot(shared)],
-      controllers: [ApiKeysController],
+      controllers: [
+        AuthController,
+        ApiKeysController,
+        SettingsController,
+        OllamaModelsController,
+        ProxyInfoController,
+        UsageController,
+        AuditController,
+      ],
       providers: [
+        { provide: PROXY_LISTENER, useValue: proxy },
+        AdminPassword,
+        AdminAuthService,
+        OllamaProbe,
+        ModelAllowList,
+        AdminKeysService,
+        SettingsEditor,
+        UsageReportService,
         { provide: APP_GUARD, useClass: AdminGuard },
         {
           provide: APP_PIPE,

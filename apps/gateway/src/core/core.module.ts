@@ -1,6 +1,7 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { DataSource } from 'typeorm';
+import { AuditLog } from '@llmproxy/audit';
 import { ApiKeyLookup, ApiKeysService } from '@llmproxy/keys';
 import { UsageLog } from '@llmproxy/metering';
 import { SqlClient, SqliteClient, PostgresClient } from '@llmproxy/persistence';
@@ -34,11 +35,12 @@ export class CoreModule {
           inject: [SqlClient],
         },
         { provide: QuotaService, useFactory: (store: QuotaStore) => new QuotaService(store, config.timeZone), inject: [QuotaStore] },
+        AuditLog,
         SettingsService,
         ApiKeyLookup,
         ApiKeysService,
       ],
-      exports: [ConfigModule, DataSource, SqlClient, UsageLog, APP_LOGGER, QuotaService, SettingsService, ApiKeyLookup, ApiKeysService],
+      exports: [ConfigModule, DataSource, SqlClient, UsageLog, APP_LOGGER, QuotaService, AuditLog, SettingsService, ApiKeyLookup, ApiKeysService],
     };
   }
 }

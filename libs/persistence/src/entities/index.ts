@@ -1,5 +1,7 @@
+import { AdminSessionEntity } from './admin-session.entity.js';
 import { ApiKeyEntity } from './api-key.entity.js';
+import { AuditLogEntity } from './audit-log.entity.js';
 import { SettingEntity } from './setting.entity.js';
 
-export { ApiKeyEntity, SettingEntity };
-export const entities = [ApiKeyEntity, SettingEntity];
+export { AdminSessionEntity, ApiKeyEntity, AuditLogEntity, SettingEntity };
+export const entities = [ApiKeyEntity, SettingEntity, AdminSessionEntity, AuditLogEntity];

@@ -1,5 +1,6 @@
 import { Initial1764100000000 } from './1764100000000-initial.js';
 import { Quota1764200000000 } from './1764200000000-quota.js';
+import { Admin1764300000000 } from './1764300000000-admin.js';
 
 /** Every migration, oldest first. One set serves SQLite and PostgreSQL. */
-export const migrations = [Initial1764100000000, Quota1764200000000];
+export const migrations = [Initial1764100000000, Quota1764200000000, Admin1764300000000];

@@ -1,37 +1,27 @@
 import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ConfigService } from '@nestjs/config';
 import type { Request } from 'express';
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AppConfig } from '@llmproxy/config';
 import { IS_PUBLIC } from '../../common/public.decorator.js';
+import { AdminAuthService } from './admin-auth.service.js';
+import { bearerToken } from './bearer-token.js';
 
 /**
- * Every admin route needs `Authorization: Bearer <ADMIN_PASSWORD>`. Both sides are hashed first so
- * the comparison is constant-time whatever the lengths (timingSafeEqual needs equal lengths).
+ * Every admin route not marked @Public() needs `Authorization: Bearer <ADMIN_PASSWORD>` or
+ * `Bearer <session token>` of an unexpired session (POST /api/login).
  */
 @Injectable()
 export class AdminGuard implements CanActivate {
-  private readonly expected: Buffer;
-
   constructor(
     private readonly reflector: Reflector,
-    config: ConfigService<AppConfig, true>,
-  ) {
-    this.expected = digest(config.get('adminPassword', { infer: true }));
-  }
+    private readonly auth: AdminAuthService,
+  ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const request = context.switchToHttp().getRequest<Request>();
-    const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
-    if (!match || !timingSafeEqual(digest(match[1]!.trim()), this.expected)) {
-      throw new UnauthorizedException('admin password required: send Authorization: Bearer <ADMIN_PASSWORD>');
+    const credential = bearerToken(context.switchToHttp().getRequest<Request>());
+    if (!credential || !(await this.auth.authenticate(credential))) {
+      throw new UnauthorizedException('admin login required: send Authorization: Bearer <session token from POST /api/login> or Bearer <ADMIN_PASSWORD>');
     }
     return true;
   }
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
 }

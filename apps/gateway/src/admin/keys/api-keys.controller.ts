@@ -1,41 +1,28 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, Put } from '@nestjs/common';
 import { ApiKeysService, type ApiKeyView } from '@llmproxy/keys';
-import { QuotaService, type KeyUsage } from '@llmproxy/quota';
+import { AdminKeysService, type ApiKeyWithUsage } from './admin-keys.service.js';
 import { CreateApiKeyDto } from './create-api-key.dto.js';
+import { UpdateApiKeyDto } from './update-api-key.dto.js';
 import { UpdateQuotaDto } from './update-quota.dto.js';
 
-/** A key with its usage in the current day and month windows and when each resets. */
-export type ApiKeyWithUsage = ApiKeyView & { usage: KeyUsage };
+export type { ApiKeyWithUsage };
 
 @Controller('api/api-keys')
 export class ApiKeysController {
   constructor(
+    private readonly admin: AdminKeysService,
     private readonly keys: ApiKeysService,
-    private readonly quota: QuotaService,
   ) {}
 
   @Get()
-  async list(): Promise<ApiKeyWithUsage[]> {
-    const keys = await this.keys.list();
-    const usage = await this.quota.usage(new Map(keys.map((key) => [key.id, limitsOf(key)])));
-    return keys.map((key) => ({ ...key, usage: usage.get(key.id)! }));
-  }
-
-  @Patch(':id/quota')
-  async updateQuota(@Param('id', ParseIntPipe) id: number, @Body() dto: UpdateQuotaDto): Promise<ApiKeyWithUsage> {
-    const key = await this.keys.setLimits(id, {
-      dailyTokens: dto.daily_token_limit,
-      monthlyTokens: dto.monthly_token_limit,
-      dailyRequests: dto.daily_request_limit,
-      monthlyRequests: dto.monthly_request_limit,
-    });
-    return { ...key, usage: await this.quota.usageOf(id, limitsOf(key)) };
+  list(): Promise<ApiKeyWithUsage[]> {
+    return this.admin.list();
   }
 
   /** Answers the plaintext key once, as `key`; only its hash is stored. */
   @Post()
   async create(@Body() dto: CreateApiKeyDto): Promise<ApiKeyView & { key: string }> {
-    const { key, apiKey } = await this.keys.create({
+    const { key, apiKey } = await this.admin.create({
       name: dto.name,
       expiresAt: dto.expires_at ?? null,
       allowedModels: dto.allowed_models ?? null,
@@ -48,6 +35,33 @@ export class ApiKeysController {
       },
     });
     return { ...apiKey, key };
+  }
+
+  @Patch(':id')
+  update(@Param('id', ParseIntPipe) id: number, @Body() dto: UpdateApiKeyDto): Promise<ApiKeyWithUsage> {
+    return this.admin.update(id, {
+      name: dto.name,
+      expiresAt: dto.expires_at,
+      allowedModels: dto.allowed_models,
+      maxConcurrent: dto.max_concurrent,
+    });
+  }
+
+  @Patch(':id/quota')
+  updateQuota(@Param('id', ParseIntPipe) id: number, @Body() dto: UpdateQuotaDto): Promise<ApiKeyWithUsage> {
+    return this.admin.setLimits(id, {
+      dailyTokens: dto.daily_token_limit,
+      monthlyTokens: dto.monthly_token_limit,
+      dailyRequests: dto.daily_request_limit,
+      monthlyRequests: dto.monthly_request_limit,
+    });
+  }
+
+  /** A new secret, answered once as `key`; the old one is refused from now on. Id, limits and usage stay. */
+  @Post(':id/rotate')
+  @HttpCode(200)
+  rotate(@Param('id', ParseIntPipe) id: number): Promise<ApiKeyWithUsage & { key: string }> {
+    return this.admin.rotate(id);
   }
 
   @Put(':id/activate')
@@ -65,13 +79,4 @@ export class ApiKeysController {
   remove(@Param('id', ParseIntPipe) id: number): Promise<void> {
     return this.keys.delete(id);
   }
-}
-
-function limitsOf(key: ApiKeyView) {
-  return {
-    dailyTokens: key.daily_token_limit,
-    monthlyTokens: key.monthly_token_limit,
-    dailyRequests: key.daily_request_limit,
-    monthlyRequests: key.monthly_request_limit,
-  };
 }

@@ -1,0 +1,29 @@
+import { BadGatewayException, BadRequestException, Injectable } from '@nestjs/common';
+import { SettingsService } from '@llmproxy/settings';
+import { OllamaProbe } from '../ollama/ollama-probe.js';
+
+/** `llama3.2` and `llama3.2:latest` name the same Ollama model. */
+const canonical = (name: string) => (name.includes(':') ? name : `${name}:latest`);
+
+/** A key's allow-list may only name models Ollama has (a typo would lock the key out silently). */
+@Injectable()
+export class ModelAllowList {
+  constructor(
+    private readonly settings: SettingsService,
+    private readonly ollama: OllamaProbe,
+  ) {}
+
+  /** Throws 400 naming the first unknown model, or 502 when Ollama cannot be asked. Null/absent: nothing to check. */
+  async check(models: readonly string[] | null | undefined): Promise<void> {
+    if (!models || models.length === 0) return;
+    const { ollamaUrl } = await this.settings.get();
+    const known = await this.ollama.models(ollamaUrl).catch((error: Error) => {
+      throw new BadGatewayException(`allowed_models cannot be checked: ${error.message}`);
+    });
+    const names = new Set(known.map((model) => canonical(model.name)));
+    const unknown = models.find((model) => !names.has(canonical(model)));
+    if (unknown !== undefined) {
+      throw new BadRequestException(`allowed_models: Ollama has no model '${unknown}' (it has: ${[...names].sort().join(', ') || 'none'})`);
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import { Body, Controller, Get, Put } from '@nestjs/common';
+import type { OllamaStatus } from '../ollama/ollama-probe.js';
+import { SettingsEditor, type SettingsView } from './settings-editor.service.js';
+import { UpdateSettingsDto } from './update-settings.dto.js';
+
+@Controller('api/settings')
+export class SettingsController {
+  constructor(private readonly editor: SettingsEditor) {}
+
+  @Get()
+  get(): Promise<SettingsView> {
+    return this.editor.view();
+  }
+
+  @Put()
+  update(@Body() dto: UpdateSettingsDto): Promise<{ settings: SettingsView; ollama: OllamaStatus }> {
+    return this.editor.update({
+      ollamaUrl: dto.ollama_url,
+      defaultModel: dto.default_model,
+      modelAliases: dto.model_aliases,
+      numCtx: dto.num_ctx,
+      saveUnreachable: dto.save_unreachable,
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, LessThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { AuditLogEntity } from '@llmproxy/persistence';
+import { assertNoSecret, type AuditChanges } from './changes.js';
+
+export type AuditAction =
+  | 'key.create'
+  | 'key.update'
+  | 'key.quota'
+  | 'key.rotate'
+  | 'key.activate'
+  | 'key.deactivate'
+  | 'key.delete'
+  | 'settings.update'
+  | 'login.success'
+  | 'login.failure'
+  | 'logout';
+
+export type AuditTargetType = 'api_key' | 'settings' | 'admin_session';
+
+export interface AuditEntry {
+  action: AuditAction;
+  targetType: AuditTargetType;
+  targetId?: string | number | null;
+  targetName?: string | null;
+  changes?: AuditChanges | null;
+}
+
+/** An audit row as the admin API shows it (snake_case), newest first. */
+export interface AuditRecordView {
+  id: number;
+  at: string;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  target_name: string | null;
+  changes: AuditChanges | null;
+}
+
+export interface AuditQuery {
+  limit: number;
+  /** Only rows older than this id: the next page after the last row seen. */
+  beforeId?: number;
+}
+
+/**
+ * The record of admin writes. Services call `record` with the EntityManager of the transaction that
+ * makes the change, so the change and its audit row are committed together.
+ */
+@Injectable()
+export class AuditLog {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async record(entry: AuditEntry, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    if (entry.changes) assertNoSecret(entry.changes);
+    await manager.insert(AuditLogEntity, {
+      at: new Date(),
+      action: entry.action,
+      targetType: entry.targetType,
+      targetId: entry.targetId == null ? null : String(entry.targetId),
+      targetName: entry.targetName ?? null,
+      changes: entry.changes ? JSON.stringify(entry.changes) : null,
+    });
+  }
+
+  async list(query: AuditQuery): Promise<AuditRecordView[]> {
+    const where: FindOptionsWhere<AuditLogEntity> = query.beforeId === undefined ? {} : { id: LessThan(query.beforeId) };
+    const rows = await this.dataSource.getRepository(AuditLogEntity).find({ where, order: { id: 'DESC' }, take: query.limit });
+    return rows.map((row) => ({
+      id: row.id,
+      at: row.at.toISOString(),
+      action: row.action,
+      target_type: row.targetType,
+      target_id: row.targetId,
+      target_name: row.targetName,
+      changes: row.changes == null ? null : (JSON.parse(row.changes) as AuditChanges),
+    }));
+  }
+}
