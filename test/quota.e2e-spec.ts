@@ -1,5 +1,6 @@
 import { Ollama } from 'ollama';
 import { estimatePromptTokens } from '@llmproxy/metering';
+import type { KeyUsage, WindowUsage } from '@llmproxy/quota';
 import { countPromptTokens, startFakeOllama, type FakeOllama } from './upstream/fake-ollama.js';
 import { testDatabases } from './support/databases.js';
 import { eventually, startTestGateway, type TestGateway } from './support/gateway.js';
@@ -7,19 +8,7 @@ import { spawnGateway } from './support/spawned-gateway.js';
 
 const databases = await testDatabases();
 
-interface WindowUsage {
-  requests: number;
-  tokens: number;
-  reserved_tokens: number;
-  request_limit: number | null;
-  token_limit: number | null;
-  resets_at: string;
-}
-interface OwnUsage {
-  key: { id: number; name: string };
-  day: WindowUsage;
-  month: WindowUsage;
-}
+type OwnUsage = KeyUsage & { key: { id: number; name: string } };
 
 const chatBody = (content = 'hello there') => JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content }], stream: false });
 
