@@ -25,10 +25,11 @@ export class ProxyExceptionFilter implements ExceptionFilter {
       if (!response.writableEnded) response.end();
       return;
     }
-    response
-      .status(status)
-      .setHeader('x-request-id', request.requestId)
-      .json(errorBody(dialectOf(request), status, message, { requestId: request.requestId, param }));
+    const dialect = dialectOf(request);
+    response.status(status).setHeader('x-request-id', request.requestId);
+    // The Anthropic SDK reads `request-id` into its errors' requestID.
+    if (dialect === 'anthropic') response.setHeader('request-id', request.requestId);
+    response.json(errorBody(dialect, status, message, { requestId: request.requestId, param }));
   }
 
   private describe(exception: unknown, request: ProxyRequest): { status: number; message: string; param?: string } {
