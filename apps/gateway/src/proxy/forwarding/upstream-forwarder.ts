@@ -50,11 +50,8 @@ export class UpstreamForwarder implements OnModuleDestroy {
 
   async forward(request: ProxyRequest, response: Response, options: ForwardOptions): Promise<void> {
     const { ollamaUrl } = await this.settings.get();
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!response.writableFinished) abort.abort();
-    };
-    response.on('close', onClose);
+    const client = watchClient(response);
+    const abort = client.abort;
     const meter = options.meter ? new OllamaMeter() : undefined;
     const state: { outcome: UsageRecord['outcome']; status: number } = { outcome: 'ok', status: 502 };
     try {
@@ -67,7 +64,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
         })
         .catch((error: unknown) => {
           const failure = toUpstreamError(error, ollamaUrl);
-          state.outcome = failure.failure === 'aborted' ? 'client_aborted' : failure.failure === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
+          state.outcome = outcomeOf(failure);
           state.status = failure.failure === 'aborted' ? 499 : failure.status;
           throw failure;
         });
@@ -108,7 +105,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
       if (state.outcome === 'client_aborted') return;
       throw error;
     } finally {
-      response.off('close', onClose);
+      client.release();
       if (options.meter) request.metering = metering(options.meter.model, options.meter.stream, state, meter);
     }
   }
@@ -120,11 +117,8 @@ export class UpstreamForwarder implements OnModuleDestroy {
    */
   async translate(request: ProxyRequest, response: Response, exchange: TranslatedExchange): Promise<void> {
     const { ollamaUrl } = await this.settings.get();
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!response.writableFinished) abort.abort();
-    };
-    response.on('close', onClose);
+    const client = watchClient(response);
+    const abort = client.abort;
     const meter = new OllamaMeter();
     const state: { outcome: UsageRecord['outcome']; status: number } = { outcome: 'ok', status: 502 };
     const sse = exchange.sse;
@@ -164,7 +158,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
           state.status = 499;
           return;
         }
-        state.outcome = failure.failure === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
+        state.outcome = outcomeOf(failure);
         fail(failure.status, failure.message);
         if (!response.headersSent) state.status = failure.status;
         return;
@@ -218,7 +212,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
     } finally {
       clearTimeout(startTimer);
       clearInterval(pingTimer);
-      response.off('close', onClose);
+      client.release();
       request.metering = metering(exchange.model, sse !== undefined, state, meter);
     }
   }
@@ -228,6 +222,21 @@ async function readText(body: AsyncIterable<Buffer>): Promise<string> {
   const parts: Buffer[] = [];
   for await (const chunk of body) parts.push(chunk);
   return Buffer.concat(parts).toString('utf8');
+}
+
+/** Aborts when the client goes away before the response finished; release() stops watching. */
+function watchClient(response: Response): { abort: AbortController; release(): void } {
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!response.writableFinished) abort.abort();
+  };
+  response.on('close', onClose);
+  return { abort, release: () => response.off('close', onClose) };
+}
+
+function outcomeOf(failure: UpstreamError): NonNullable<UsageRecord['outcome']> {
+  if (failure.failure === 'aborted') return 'client_aborted';
+  return failure.failure === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
 }
 
 function metering(model: string | null, stream: boolean, state: { outcome: UsageRecord['outcome']; status: number }, meter: OllamaMeter | undefined): Metering {
