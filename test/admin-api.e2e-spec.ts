@@ -525,3 +525,22 @@ describe.each(databases)('admin API on $name', (database) => {
     }
   });
 });
+
+describe('admin writes at the same time', () => {
+  it.each(databases)('creates 20 keys concurrently on $name without a failed transaction', async (database) => {
+    const upstream = await startFakeOllama();
+    const gateway = await startTestGateway(await database.create(), upstream.url);
+    try {
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => gateway.admin('/api/api-keys', { method: 'POST', body: JSON.stringify({ name: `parallel-${i}` }) })),
+      );
+      expect(responses.map((r) => r.status)).toEqual(Array(20).fill(201));
+      const keys = (await (await gateway.admin('/api/api-keys')).json()) as { name: string }[];
+      expect(keys.filter((k) => k.name.startsWith('parallel-'))).toHaveLength(20);
+    } finally {
+      await gateway.close();
+      await upstream.close();
+      await database.dropAll();
+    }
+  });
+});
