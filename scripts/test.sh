@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# The whole test suite: install, type-check, build, then unit and end-to-end tests (SQLite always;
-# PostgreSQL at 127.0.0.1:5432 when reachable, required with REQUIRE_PG=1 as CI sets it).
+# The whole test suite: install, type-check, build backend and UI, the UI's unit tests, then Jest:
+# unit and end-to-end tests (SQLite always; PostgreSQL at 127.0.0.1:5432 when reachable, required
+# with REQUIRE_PG=1) and the browser test in headless Chromium (installed from Debian's packages
+# when missing and this is root; required with REQUIRE_BROWSER=1). CI sets both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+ensure_dependencies .
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing chromium for the browser test"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ||
+    echo "could not install chromium; the browser test will be skipped unless REQUIRE_BROWSER=1"
 fi
 
 echo "== type-check"
 npm run --silent typecheck
 echo "== build"
-npm run --silent build
+build_backend
+build_ui
+echo "== admin UI unit tests"
+(cd angular-admin && npx ng test --watch=false --progress=false)
 echo "== jest"
 results="$(mktemp)"
 status=0

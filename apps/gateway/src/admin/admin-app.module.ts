@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CoreModule } from '../core/core.module.js';
+import { AdminUiModule } from './ui/admin-ui.module.js';
 import type { SharedResources } from '../core/shared-resources.js';
 import { AuditController } from './audit/audit.controller.js';
 import { AdminAuthService } from './auth/admin-auth.service.js';
@@ -26,7 +27,8 @@ export class AdminAppModule {
   static forRoot(shared: SharedResources, proxy: ProxyListener): DynamicModule {
     return {
       module: AdminAppModule,
-      imports: [CoreModule.forRoot(shared)],
+      // The UI last: its index.html fallback must not shadow any API route.
+      imports: [CoreModule.forRoot(shared), AdminUiModule.forRoot()],
       controllers: [
         AuthController,
         ApiKeysController,

@@ -1,0 +1,18 @@
+import type { Routes } from '@angular/router';
+import { authGuard, guestGuard } from './core/auth.guard';
+
+export const routes: Routes = [
+  { path: 'login', canActivate: [guestGuard], title: 'Log in · llmproxy', loadComponent: () => import('./pages/login/login.page').then((m) => m.LoginPage) },
+  {
+    path: '',
+    canActivateChild: [authGuard],
+    children: [
+      { path: 'keys', title: 'Keys · llmproxy', loadComponent: () => import('./pages/keys/keys.page').then((m) => m.KeysPage) },
+      { path: 'usage', title: 'Usage · llmproxy', loadComponent: () => import('./pages/usage/usage.page').then((m) => m.UsagePage) },
+      { path: 'settings', title: 'Settings · llmproxy', loadComponent: () => import('./pages/settings/settings.page').then((m) => m.SettingsPage) },
+      { path: 'audit', title: 'Audit log · llmproxy', loadComponent: () => import('./pages/audit/audit.page').then((m) => m.AuditPage) },
+      { path: '', pathMatch: 'full', redirectTo: 'keys' },
+    ],
+  },
+  { path: '**', redirectTo: 'keys' },
+];

@@ -1,0 +1,38 @@
+import { provideHttpClient, withInterceptors } from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { TestBed } from '@angular/core/testing';
+import { Router, provideRouter } from '@angular/router';
+import { RouterTestingHarness } from '@angular/router/testing';
+import { App } from './app';
+import { routes } from './app.routes';
+import { adminInterceptor } from './core/admin.interceptor';
+import { SESSION_STORAGE_KEY } from './core/session.service';
+
+describe('App routes', () => {
+  beforeEach(() => {
+    localStorage.clear();
+    TestBed.configureTestingModule({
+      providers: [provideRouter(routes), provideHttpClient(withInterceptors([adminInterceptor])), provideHttpClientTesting()],
+    });
+  });
+
+  it('sends a deep link without a session to the login page, and hides the navigation', async () => {
+    const harness = await RouterTestingHarness.create();
+    await harness.navigateByUrl('/usage');
+    expect(TestBed.inject(Router).url).toBe('/login?returnUrl=%2Fusage');
+    expect(harness.routeNativeElement!.querySelector('[data-testid="login-password"]')).not.toBeNull();
+  });
+
+  it('opens the keys page for a stored session, with the navigation', async () => {
+    localStorage.setItem(SESSION_STORAGE_KEY, JSON.stringify({ token: 't', expires_at: new Date(Date.now() + 60_000).toISOString() }));
+    const fixture = TestBed.createComponent(App);
+    await TestBed.inject(Router).navigateByUrl('/');
+    await fixture.whenStable();
+    expect(TestBed.inject(Router).url).toBe('/keys');
+    TestBed.inject(HttpTestingController).expectOne('/api/api-keys').flush([]);
+    await fixture.whenStable();
+    const element = fixture.nativeElement as HTMLElement;
+    expect(element.querySelector('[data-testid="nav-usage"]')).not.toBeNull();
+    expect(element.querySelector('[data-testid="keys-empty"]')).not.toBeNull();
+  });
+});

@@ -1,0 +1,63 @@
+import { ChangeDetectionStrategy, Component, computed, inject } from '@angular/core';
+import { toSignal } from '@angular/core/rxjs-interop';
+import { MatButtonModule } from '@angular/material/button';
+import { MatToolbarModule } from '@angular/material/toolbar';
+import { NavigationEnd, Router, RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
+import { filter, finalize, map } from 'rxjs';
+import { AuthApi } from './api/auth-api.service';
+import { SessionService } from './core/session.service';
+
+@Component({
+  selector: 'app-root',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [RouterOutlet, RouterLink, RouterLinkActive, MatToolbarModule, MatButtonModule],
+  template: `
+    <mat-toolbar class="app-toolbar">
+      <span class="brand">llmproxy admin</span>
+      @if (showNav()) {
+        <nav aria-label="Pages">
+          <a mat-button routerLink="/keys" routerLinkActive="active" data-testid="nav-keys">Keys</a>
+          <a mat-button routerLink="/usage" routerLinkActive="active" data-testid="nav-usage">Usage</a>
+          <a mat-button routerLink="/settings" routerLinkActive="active" data-testid="nav-settings">Settings</a>
+          <a mat-button routerLink="/audit" routerLinkActive="active" data-testid="nav-audit">Audit log</a>
+        </nav>
+        <span class="spacer"></span>
+        <button mat-stroked-button type="button" (click)="logout()" data-testid="logout">Log out</button>
+      }
+    </mat-toolbar>
+    <main class="app-main">
+      <router-outlet />
+    </main>
+  `,
+  styles: `
+    .app-toolbar { gap: 8px; }
+    .brand { font-weight: 600; margin-right: 16px; }
+    nav { display: flex; gap: 4px; }
+    nav a.active { background: var(--mat-sys-secondary-container); }
+    .spacer { flex: 1; }
+    .app-main { padding: 16px 24px; max-width: 1600px; margin: 0 auto; }
+  `,
+})
+export class App {
+  private readonly router = inject(Router);
+  private readonly session = inject(SessionService);
+  private readonly authApi = inject(AuthApi);
+
+  private readonly url = toSignal(
+    this.router.events.pipe(
+      filter((event) => event instanceof NavigationEnd),
+      map((event) => event.urlAfterRedirects),
+    ),
+    { initialValue: this.router.url },
+  );
+
+  protected readonly showNav = computed(() => !this.url().startsWith('/login') && this.session.token() !== null);
+
+  protected logout(): void {
+    // The server forgets the token too; the UI forgets it whatever the answer.
+    this.authApi
+      .logout()
+      .pipe(finalize(() => this.session.end()))
+      .subscribe({ error: () => undefined });
+  }
+}

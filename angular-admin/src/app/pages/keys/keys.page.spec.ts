@@ -1,0 +1,141 @@
+import type { HttpTestingController } from '@angular/common/http/testing';
+import { type ComponentFixture, TestBed } from '@angular/core/testing';
+import { setUpApi, submitWith } from '../../../testing/api-testing';
+import type { ApiKeyWithUsage } from '../../api/admin-api.types';
+import { KeysPage } from './keys.page';
+
+const WINDOW = { requests: 0, tokens: 0, reserved_tokens: 0, request_limit: null, token_limit: null, resets_at: '2030-01-02T00:00:00+00:00' };
+const KEY: ApiKeyWithUsage = {
+  id: 5,
+  name: 'ci',
+  key_prefix: 'sk-abcd',
+  is_active: true,
+  expires_at: null,
+  created_at: '2025-03-01T00:00:00Z',
+  last_used_at: null,
+  allowed_models: null,
+  max_concurrent: null,
+  daily_token_limit: null,
+  monthly_token_limit: null,
+  daily_request_limit: null,
+  monthly_request_limit: null,
+  usage: { day: WINDOW, month: WINDOW },
+};
+const PROXY_INFO = {
+  proxy_url: 'http://gw:8000',
+  ollama_base_url: 'http://gw:8000',
+  openai_base_url: 'http://gw:8000/v1',
+  anthropic_base_url: 'http://gw:8000',
+  admin_url: 'http://gw:8001',
+};
+
+/** The page with its dialogs, against the fake API: the flows a person (and the browser test) goes through. */
+describe('KeysPage', () => {
+  let http: HttpTestingController;
+  let fixture: ComponentFixture<KeysPage>;
+  const byTestId = <T extends HTMLElement = HTMLElement>(id: string) => document.querySelector<T>(`[data-testid="${id}"]`);
+  const settle = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await fixture.whenStable();
+  };
+
+  beforeEach(async () => {
+    ({ http } = setUpApi());
+    fixture = TestBed.createComponent(KeysPage);
+    http.expectOne('/api/api-keys').flush([KEY]);
+    await fixture.whenStable();
+  });
+
+  afterEach(() => {
+    http.verify();
+    document.querySelectorAll('.cdk-overlay-container').forEach((node) => node.remove());
+  });
+
+  it('creates a key and shows its plaintext once, with snippets from /api/proxy-info', async () => {
+    byTestId('key-create')!.click();
+    await settle();
+    http.expectOne('/api/ollama-models').flush({ models: [{ name: 'qwen3:8b' }] });
+    const name = byTestId<HTMLInputElement>('key-name-input')!;
+    name.value = 'new-key';
+    name.dispatchEvent(new Event('input'));
+    const dailyRequests = byTestId<HTMLInputElement>('key-daily-requests-input')!;
+    dailyRequests.value = '100';
+    dailyRequests.dispatchEvent(new Event('input'));
+    await settle();
+    submitWith(byTestId<HTMLButtonElement>('key-create-submit')!);
+    await settle();
+
+    const create = http.expectOne({ method: 'POST', url: '/api/api-keys' });
+    expect(create.request.body).toEqual({ name: 'new-key', daily_request_limit: 100 });
+    create.flush({ ...KEY, id: 6, name: 'new-key', key: 'sk-plaintext-secret' });
+    await settle();
+
+    http.expectOne('/api/api-keys').flush([KEY, { ...KEY, id: 6, name: 'new-key' }]);
+    http.expectOne('/api/proxy-info').flush(PROXY_INFO);
+    http.expectOne('/api/settings').flush({ ollama_url: 'http://localhost:11434', default_model: 'qwen3:8b', model_aliases: {}, num_ctx: 4096 });
+    await settle();
+
+    expect(byTestId('new-key-value')!.textContent).toBe('sk-plaintext-secret');
+    expect(byTestId('snippet-curl')!.textContent).toContain('http://gw:8000/v1/chat/completions');
+    expect(byTestId('snippet-curl')!.textContent).toContain('"model":"qwen3:8b"');
+    expect(byTestId('key-row-new-key')).not.toBeNull();
+  });
+
+  it('keeps the create dialog open with the server message when the key is refused', async () => {
+    byTestId('key-create')!.click();
+    await settle();
+    http.expectOne('/api/ollama-models').flush({ models: [] });
+    const name = byTestId<HTMLInputElement>('key-name-input')!;
+    name.value = 'ci';
+    name.dispatchEvent(new Event('input'));
+    await settle();
+    submitWith(byTestId<HTMLButtonElement>('key-create-submit')!);
+    await settle();
+    http.expectOne({ method: 'POST', url: '/api/api-keys' }).flush({ statusCode: 409, message: 'a key named ci exists', error: 'Conflict' }, { status: 409, statusText: 'Conflict' });
+    await settle();
+    expect(byTestId('key-form-error')!.textContent).toContain('a key named ci exists');
+    expect(byTestId('key-create-submit')).not.toBeNull();
+  });
+
+  it('changes a quota through the quota dialog', async () => {
+    byTestId('key-quota-ci')!.click();
+    await settle();
+    const input = byTestId<HTMLInputElement>('quota-daily-requests-input')!;
+    input.value = '7';
+    input.dispatchEvent(new Event('input'));
+    await settle();
+    submitWith(byTestId<HTMLButtonElement>('quota-submit')!);
+    await settle();
+    const request = http.expectOne({ method: 'PATCH', url: '/api/api-keys/5/quota' });
+    expect(request.request.body).toEqual({ daily_request_limit: 7, monthly_request_limit: null, daily_token_limit: null, monthly_token_limit: null });
+    request.flush({ ...KEY, daily_request_limit: 7 });
+    await settle();
+    http.expectOne('/api/api-keys').flush([KEY]);
+  });
+
+  it('deactivates a key and reloads the list', async () => {
+    byTestId('key-deactivate-ci')!.click();
+    await settle();
+    http.expectOne({ method: 'PUT', url: '/api/api-keys/5/deactivate' }).flush({ ...KEY, is_active: false });
+    await settle();
+    http.expectOne('/api/api-keys').flush([{ ...KEY, is_active: false }]);
+    await settle();
+    expect(byTestId('key-status-ci')!.textContent!.trim()).toBe('inactive');
+  });
+
+  it('deletes only after confirmation', async () => {
+    byTestId('key-delete-ci')!.click();
+    await settle();
+    byTestId('confirm-cancel')!.click();
+    await settle();
+    http.expectNone({ method: 'DELETE' });
+
+    byTestId('key-delete-ci')!.click();
+    await settle();
+    byTestId('confirm-ok')!.click();
+    await settle();
+    http.expectOne({ method: 'DELETE', url: '/api/api-keys/5' }).flush(null, { status: 204, statusText: 'No Content' });
+    await settle();
+    http.expectOne('/api/api-keys').flush([]);
+  });
+});

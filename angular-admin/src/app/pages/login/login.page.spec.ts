@@ -1,0 +1,68 @@
+import type { HttpTestingController } from '@angular/common/http/testing';
+import { type ComponentFixture, TestBed } from '@angular/core/testing';
+import { Router } from '@angular/router';
+import { type MockInstance, vi } from 'vitest';
+import { setUpApi, submitWith } from '../../../testing/api-testing';
+import { SessionService } from '../../core/session.service';
+import { LoginPage } from './login.page';
+
+describe('LoginPage', () => {
+  let http: HttpTestingController;
+  let fixture: ComponentFixture<LoginPage>;
+  let navigateByUrl: MockInstance;
+  const byTestId = <T extends HTMLElement = HTMLElement>(id: string) => (fixture.nativeElement as HTMLElement).querySelector<T>(`[data-testid="${id}"]`);
+
+  async function logIn(password: string) {
+    const input = byTestId<HTMLInputElement>('login-password')!;
+    input.value = password;
+    input.dispatchEvent(new Event('input'));
+    await fixture.whenStable();
+    submitWith(byTestId<HTMLButtonElement>('login-submit')!);
+    await fixture.whenStable();
+  }
+
+  beforeEach(async () => {
+    ({ http } = setUpApi({ loggedIn: false }));
+    navigateByUrl = vi.spyOn(TestBed.inject(Router), 'navigateByUrl').mockResolvedValue(true);
+    fixture = TestBed.createComponent(LoginPage);
+    await fixture.whenStable();
+  });
+
+  afterEach(() => http.verify());
+
+  it('starts a session and goes to the keys page', async () => {
+    await logIn('s3cret');
+    http.expectOne('/api/login').flush({ token: 'tok', expires_at: new Date(Date.now() + 3_600_000).toISOString() });
+    await fixture.whenStable();
+    expect(TestBed.inject(SessionService).token()).toBe('tok');
+    expect(navigateByUrl).toHaveBeenCalledWith('/keys');
+  });
+
+  it('goes back where an ended session left off, but only inside the app', async () => {
+    fixture.componentRef.setInput('returnUrl', '/usage');
+    await logIn('s3cret');
+    http.expectOne('/api/login').flush({ token: 'tok', expires_at: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(navigateByUrl).toHaveBeenCalledWith('/usage');
+  });
+
+  it('says so inline on a wrong password', async () => {
+    await logIn('nope');
+    http.expectOne('/api/login').flush({ statusCode: 401, message: 'wrong password', error: 'Unauthorized' }, { status: 401, statusText: 'Unauthorized' });
+    await fixture.whenStable();
+    expect(byTestId('login-error')!.textContent).toContain('Wrong password');
+    expect(TestBed.inject(SessionService).token()).toBeNull();
+  });
+
+  it('says when to try again when throttled', async () => {
+    await logIn('nope');
+    http.expectOne('/api/login').flush({ statusCode: 429, message: 'too many', error: 'Too Many Requests' }, { status: 429, statusText: 'Too Many Requests', headers: { 'Retry-After': '30' } });
+    await fixture.whenStable();
+    expect(byTestId('login-error')!.textContent).toContain('try again in 30 s');
+  });
+
+  it('shows why the last session ended', async () => {
+    TestBed.inject(SessionService).notice.set('Your session has ended; log in again.');
+    await fixture.whenStable();
+    expect(byTestId('login-notice')!.textContent).toContain('log in again');
+  });
+});

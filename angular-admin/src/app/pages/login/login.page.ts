@@ -1,0 +1,80 @@
+import { ChangeDetectionStrategy, Component, inject, input, signal } from '@angular/core';
+import { FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
+import { MatButtonModule } from '@angular/material/button';
+import { MatCardModule } from '@angular/material/card';
+import { MatFormFieldModule } from '@angular/material/form-field';
+import { MatInputModule } from '@angular/material/input';
+import { Router } from '@angular/router';
+import { AuthApi } from '../../api/auth-api.service';
+import { ApiError, errorMessage } from '../../core/api-error';
+import { SessionService } from '../../core/session.service';
+
+@Component({
+  selector: 'app-login-page',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [ReactiveFormsModule, MatCardModule, MatFormFieldModule, MatInputModule, MatButtonModule],
+  template: `
+    <mat-card class="login-card" appearance="outlined">
+      <mat-card-header><mat-card-title>Log in</mat-card-title></mat-card-header>
+      <mat-card-content>
+        @if (session.notice(); as notice) {
+          <p class="notice" role="status" data-testid="login-notice">{{ notice }}</p>
+        }
+        <form [formGroup]="form" (ngSubmit)="submit()">
+          <mat-form-field appearance="outline" class="full">
+            <mat-label>Admin password</mat-label>
+            <input matInput type="password" autocomplete="current-password" formControlName="password" data-testid="login-password" />
+          </mat-form-field>
+          @if (error(); as error) {
+            <p class="error" role="alert" data-testid="login-error">{{ error }}</p>
+          }
+          <button mat-flat-button type="submit" [disabled]="busy() || password.invalid" data-testid="login-submit">Log in</button>
+        </form>
+      </mat-card-content>
+    </mat-card>
+  `,
+  styles: `
+    .login-card { max-width: 400px; margin: 48px auto; }
+    .full { width: 100%; }
+    .notice { color: var(--mat-sys-on-surface-variant); }
+    .error { color: var(--mat-sys-error); }
+  `,
+})
+export class LoginPage {
+  private readonly authApi = inject(AuthApi);
+  private readonly router = inject(Router);
+  protected readonly session = inject(SessionService);
+
+  /** Where a guard or an ended session came from; only paths inside this app are followed. */
+  readonly returnUrl = input<string | undefined>();
+
+  protected readonly form = new FormGroup({ password: new FormControl('', { nonNullable: true, validators: [Validators.required] }) });
+  protected readonly password = this.form.controls.password;
+  protected readonly busy = signal(false);
+  protected readonly error = signal<string | null>(null);
+
+  protected submit(): void {
+    if (this.password.invalid || this.busy()) return;
+    this.busy.set(true);
+    this.error.set(null);
+    this.authApi.login(this.password.value).subscribe({
+      next: ({ token, expires_at }) => {
+        this.session.start(token, expires_at);
+        const target = this.returnUrl();
+        void this.router.navigateByUrl(target && target.startsWith('/') && !target.startsWith('//') ? target : '/keys');
+      },
+      error: (error: unknown) => {
+        this.busy.set(false);
+        this.error.set(loginFailure(error));
+      },
+    });
+  }
+}
+
+function loginFailure(error: unknown): string {
+  if (error instanceof ApiError && error.status === 401) return 'Wrong password.';
+  if (error instanceof ApiError && error.status === 429) {
+    return error.retryAfter !== null ? `Too many failed logins; try again in ${error.retryAfter} s.` : errorMessage(error);
+  }
+  return errorMessage(error);
+}

@@ -1,0 +1,174 @@
+import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { FormArray, FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
+import { MatButtonModule } from '@angular/material/button';
+import { MatCheckboxModule } from '@angular/material/checkbox';
+import { MatFormFieldModule } from '@angular/material/form-field';
+import { MatInputModule } from '@angular/material/input';
+import { MatProgressBarModule } from '@angular/material/progress-bar';
+import { MatSelectModule } from '@angular/material/select';
+import { finalize } from 'rxjs';
+import type { OllamaStatus, Settings, UpdateSettingsRequest, UpdateSettingsResponse } from '../../api/admin-api.types';
+import { OllamaApi } from '../../api/ollama-api.service';
+import { SettingsApi } from '../../api/settings-api.service';
+import { ApiError, errorMessage } from '../../core/api-error';
+
+const MIN_NUM_CTX = 512;
+const MAX_NUM_CTX = 1_048_576;
+
+type AliasRow = FormGroup<{ pattern: FormControl<string>; model: FormControl<string> }>;
+
+/** What the last test or save learned about Ollama, and what became of the URL. */
+interface ConnectionResult {
+  url: string;
+  status: OllamaStatus;
+  /** '' when the URL was the saved one already. */
+  note: '' | 'saved' | 'not saved';
+}
+
+@Component({
+  selector: 'app-settings-page',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [ReactiveFormsModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatButtonModule, MatCheckboxModule, MatProgressBarModule],
+  templateUrl: './settings.page.html',
+  styleUrl: './settings.page.scss',
+})
+export class SettingsPage {
+  private readonly settingsApi = inject(SettingsApi);
+  private readonly ollamaApi = inject(OllamaApi);
+
+  protected readonly form = new FormGroup({
+    ollama_url: new FormControl('', { nonNullable: true, validators: [Validators.required, Validators.pattern(/^https?:\/\/[^\s?#]+$/)] }),
+    default_model: new FormControl<string | null>(null),
+    model_aliases: new FormArray<AliasRow>([]),
+    num_ctx: new FormControl<number | null>(null, [Validators.required, Validators.min(MIN_NUM_CTX), Validators.max(MAX_NUM_CTX), Validators.pattern(/^\d+$/)]),
+    save_unreachable: new FormControl(false, { nonNullable: true }),
+  });
+  protected readonly numCtxRange = { min: MIN_NUM_CTX, max: MAX_NUM_CTX };
+
+  protected readonly loaded = signal<Settings | null>(null);
+  protected readonly loading = signal(true);
+  protected readonly loadError = signal<string | null>(null);
+  protected readonly saving = signal(false);
+  protected readonly error = signal<string | null>(null);
+  protected readonly savedNotice = signal<string | null>(null);
+  protected readonly connection = signal<ConnectionResult | null>(null);
+  protected readonly ollamaModels = signal<string[]>([]);
+  protected readonly modelsError = signal<string | null>(null);
+
+  /** Ollama's models plus the saved default, which Ollama may no longer have. */
+  protected readonly modelOptions = computed(() => {
+    const saved = this.loaded()?.default_model;
+    return [...new Set([...this.ollamaModels(), ...(saved ? [saved] : [])])].sort();
+  });
+
+  constructor() {
+    this.settingsApi
+      .get()
+      .pipe(finalize(() => this.loading.set(false)))
+      .subscribe({
+        next: (settings) => this.fill(settings),
+        error: (error: unknown) => this.loadError.set(errorMessage(error)),
+      });
+    this.loadModels();
+  }
+
+  protected get aliases(): FormArray<AliasRow> {
+    return this.form.controls.model_aliases;
+  }
+
+  protected addAlias(pattern = '', model = ''): void {
+    this.aliases.push(
+      new FormGroup({
+        pattern: new FormControl(pattern, { nonNullable: true, validators: [Validators.required, Validators.maxLength(200)] }),
+        model: new FormControl(model, { nonNullable: true, validators: [Validators.required, Validators.maxLength(200)] }),
+      }),
+    );
+    this.form.markAsDirty();
+  }
+
+  protected removeAlias(index: number): void {
+    this.aliases.removeAt(index);
+    this.form.markAsDirty();
+  }
+
+  /** Asks the server to check the URL in the field; a changed URL that answers is saved by that check. */
+  protected testConnection(): void {
+    const url = this.form.controls.ollama_url;
+    if (url.invalid) return;
+    this.send({ ollama_url: url.value.trim(), ...(this.form.controls.save_unreachable.value ? { save_unreachable: true } : {}) });
+  }
+
+  protected save(): void {
+    if (this.form.invalid) return;
+    const value = this.form.getRawValue();
+    const aliases: Record<string, string> = {};
+    for (const row of value.model_aliases) aliases[row.pattern.trim()] = row.model.trim();
+    this.send({
+      ollama_url: value.ollama_url.trim(),
+      default_model: value.default_model,
+      model_aliases: aliases,
+      num_ctx: Number(value.num_ctx),
+      ...(value.save_unreachable ? { save_unreachable: true } : {}),
+    });
+  }
+
+  private send(request: UpdateSettingsRequest): void {
+    const previousUrl = this.loaded()?.ollama_url;
+    this.saving.set(true);
+    this.error.set(null);
+    this.savedNotice.set(null);
+    this.settingsApi
+      .update(request)
+      .pipe(finalize(() => this.saving.set(false)))
+      .subscribe({
+        next: (response: UpdateSettingsResponse) => {
+          const urlChanged = response.settings.ollama_url !== previousUrl;
+          const fullSave = request.num_ctx !== undefined;
+          this.connection.set({ url: response.settings.ollama_url, status: response.ollama, note: urlChanged ? 'saved' : '' });
+          this.savedNotice.set(fullSave ? 'Settings saved.' : urlChanged ? 'The new Ollama URL was saved.' : null);
+          // Unsaved edits to the other fields survive a connection test.
+          if (fullSave) this.fill(response.settings);
+          else {
+            this.loaded.set(response.settings);
+            this.form.controls.ollama_url.setValue(response.settings.ollama_url);
+          }
+          if (urlChanged) this.loadModels();
+        },
+        error: (error: unknown) => {
+          const ollama = ollamaOf(error);
+          if (ollama && request.ollama_url) this.connection.set({ url: request.ollama_url, status: ollama, note: 'not saved' });
+          this.error.set(errorMessage(error));
+        },
+      });
+  }
+
+  private fill(settings: Settings): void {
+    this.loaded.set(settings);
+    this.aliases.clear();
+    for (const [pattern, model] of Object.entries(settings.model_aliases)) this.addAlias(pattern, model);
+    this.form.reset({
+      ollama_url: settings.ollama_url,
+      default_model: settings.default_model,
+      num_ctx: settings.num_ctx,
+      save_unreachable: false,
+    });
+    this.form.markAsPristine();
+  }
+
+  private loadModels(): void {
+    this.ollamaApi.models().subscribe({
+      next: (models) => {
+        this.ollamaModels.set(models.map((model) => model.name));
+        this.modelsError.set(null);
+      },
+      error: (error: unknown) => this.modelsError.set(errorMessage(error)),
+    });
+  }
+}
+
+/** A refused unreachable URL comes back as a 400 carrying the probe's result. */
+function ollamaOf(error: unknown): OllamaStatus | null {
+  if (!(error instanceof ApiError) || typeof error.body !== 'object' || error.body === null) return null;
+  const ollama = (error.body as { ollama?: unknown }).ollama;
+  return typeof ollama === 'object' && ollama !== null && 'reachable' in ollama ? (ollama as OllamaStatus) : null;
+}

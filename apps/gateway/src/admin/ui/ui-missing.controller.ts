@@ -1,0 +1,12 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { Public } from '../../common/public.decorator.js';
+
+@Controller()
+export class UiMissingController {
+  @Public()
+  @Get()
+  @Header('content-type', 'text/plain; charset=utf-8')
+  missing(): string {
+    return 'llmproxy admin API. The admin UI is not built: run `npm --prefix angular-admin ci && npm --prefix angular-admin run build` (scripts/start.sh does).\n';
+  }
+}

@@ -1,0 +1,128 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { adminUiDirectory } from '../../apps/gateway/src/admin/ui/ui-directory.js';
+import { startFakeOllama, type FakeOllama } from '../upstream/fake-ollama.js';
+import { testDatabases } from '../support/databases.js';
+import { ADMIN_PASSWORD, eventually, startTestGateway, type TestGateway } from '../support/gateway.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+/** Screenshots land here (gitignored); CI keeps them as the run's artifacts. */
+export const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+
+const missing = [
+  !existsSync(CHROMIUM) && `Chromium at ${CHROMIUM} (apt-get install chromium)`,
+  !adminUiDirectory() && 'the built admin UI (npm --prefix angular-admin run build)',
+].filter(Boolean);
+if (missing.length > 0 && process.env.REQUIRE_BROWSER === '1') {
+  throw new Error(`REQUIRE_BROWSER=1 but the browser test cannot run without ${missing.join(' and ')}`);
+}
+if (missing.length > 0) console.warn(`SKIPPING the browser test: no ${missing.join(' and ')}`);
+const describeBrowser = missing.length > 0 ? describe.skip : describe;
+
+const [database] = await testDatabases();
+
+describeBrowser('the admin UI in headless Chromium', () => {
+  let upstream: FakeOllama;
+  let gateway: TestGateway;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    upstream = await startFakeOllama();
+    gateway = await startTestGateway(await database!.create(), upstream.url);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(15_000);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.close();
+    await upstream?.close();
+  });
+
+  const chat = (key: string) =>
+    fetch(`${gateway.proxyUrl}/api/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hello from the browser test' }], stream: false }),
+    });
+
+  it('logs in, creates a key, sees its usage, changes its quota and deactivates it', async () => {
+    await page.goto(gateway.adminUrl);
+    await page.getByTestId('login-password').fill(ADMIN_PASSWORD);
+    await page.getByTestId('login-submit').click();
+
+    await page.getByTestId('key-create').click();
+    await page.getByTestId('key-name-input').fill('browser-user');
+    await page.getByTestId('key-create-submit').click();
+    const key = (await page.getByTestId('new-key-value').innerText()).trim();
+    expect(key).toMatch(/^sk-[0-9A-Za-z]{43}$/);
+    await page.getByTestId('new-key-close').click();
+    await page.getByTestId('key-row-browser-user').waitFor();
+
+    const answer = await chat(key);
+    expect(answer.status).toBe(200);
+    await answer.json();
+
+    await page.getByTestId('keys-refresh').click();
+    await eventually(async () => {
+      await page.getByTestId('keys-refresh').click();
+      const text = await page.getByTestId('key-usage-daily-requests-browser-user').innerText();
+      expect(text).toContain('1');
+    }, 10_000);
+    await page.getByTestId('nav-usage').click();
+    await page.getByTestId('usage-chart').waitFor();
+    await eventually(async () => {
+      await page.getByTestId('usage-refresh').click();
+      expect((await page.getByTestId('usage-total-requests').innerText()).replace(/\D/g, '')).toBe('1');
+    }, 10_000);
+    await page.screenshot({ path: join(ARTIFACTS, 'admin-usage.png'), fullPage: true });
+
+    await page.getByTestId('nav-keys').click();
+    await page.getByTestId('key-quota-browser-user').click();
+    await page.getByTestId('quota-daily-requests-input').fill('5');
+    await page.getByTestId('quota-submit').click();
+    await eventually(async () => {
+      expect(await page.getByTestId('key-usage-daily-requests-browser-user').innerText()).toContain('1 of 5');
+    }, 10_000);
+    await page.screenshot({ path: join(ARTIFACTS, 'admin-keys.png'), fullPage: true });
+    const keys = (await (await gateway.admin('/api/api-keys')).json()) as { name: string; daily_request_limit: number | null }[];
+    expect(keys.find((k) => k.name === 'browser-user')?.daily_request_limit).toBe(5);
+
+    await page.getByTestId('key-deactivate-browser-user').click();
+    const confirm = page.getByTestId('confirm-ok');
+    if (await confirm.isVisible().catch(() => false)) await confirm.click();
+    await eventually(async () => {
+      expect((await page.getByTestId('key-status-browser-user').innerText()).toLowerCase()).toContain('inactive');
+    }, 10_000);
+    const refused = await chat(key);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ error: 'API key is deactivated' });
+  });
+
+  it('keeps the session across a reload and returns to login after logout', async () => {
+    await page.goto(`${gateway.adminUrl}/keys`);
+    await page.getByTestId('key-table').waitFor();
+    await page.reload();
+    await page.getByTestId('key-table').waitFor();
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-password').waitFor();
+    expect(page.url()).toContain('/login');
+  });
+});
