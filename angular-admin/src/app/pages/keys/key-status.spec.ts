@@ -1,5 +1,5 @@
 import type { ApiKeyWithUsage } from '../../api/admin-api.types';
-import { keyStatus, quotaBars } from './key-status';
+import { keyStatus, offsetOf, quotaBars } from './key-status';
 
 const NOW = new Date('2025-03-30T12:00:00Z');
 
@@ -36,5 +36,14 @@ describe('quotaBars', () => {
   it('shows a zero limit as full', () => {
     const bars = quotaBars({ usage: { ...usage, day: { ...usage.day, requests: 0, request_limit: 0 } } });
     expect(bars[0].percent).toBe(100);
+  });
+});
+
+describe('offsetOf', () => {
+  it('turns the offset of an ISO date-time into the zone DatePipe takes, so resets show in APP_TZ', () => {
+    expect(offsetOf('2026-11-27T00:00:00+01:00')).toBe('+0100');
+    expect(offsetOf('2026-06-01T00:00:00+02:00')).toBe('+0200');
+    expect(offsetOf('2026-06-01T00:00:00-04:30')).toBe('-0430');
+    expect(offsetOf('2026-06-01T00:00:00Z')).toBe('+0000');
   });
 });

@@ -22,6 +22,14 @@ export interface QuotaBar {
   /** Share of the limit taken, settled and reserved together, 0–100; 0 when unlimited. */
   percent: number;
   resetsAt: string;
+  /** The offset of APP_TZ at the reset (`+0100`), so the time shows as the server counts it, not in the browser's zone. */
+  resetsOffset: string;
+}
+
+/** `+01:00` / `Z` at the end of an ISO date-time, as Angular's DatePipe takes a zone: `+0100`. */
+export function offsetOf(iso: string): string {
+  const match = /([+-])(\d\d):?(\d\d)$/.exec(iso);
+  return match ? `${match[1]}${match[2]}${match[3]}` : '+0000';
 }
 
 export function quotaBars(key: Pick<ApiKeyWithUsage, 'usage'>): QuotaBar[] {
@@ -43,7 +51,7 @@ function tokenBar(id: QuotaId, label: string, window: UsageWindow): QuotaBar {
 }
 
 function bar(id: QuotaId, label: string, used: number, reserved: number, limit: number | null, resetsAt: string): QuotaBar {
-  return { id, label, used, reserved, limit, percent: percentOf(used + reserved, limit), resetsAt };
+  return { id, label, used, reserved, limit, percent: percentOf(used + reserved, limit), resetsAt, resetsOffset: offsetOf(resetsAt) };
 }
 
 function percentOf(taken: number, limit: number | null): number {
