@@ -73,6 +73,27 @@ describe.each(databases)('quotas through the gateway on $name', (database) => {
     });
   }
 
+  if (database.name === 'postgres') {
+    it('admits and settles 150 concurrent requests of one key without a single deadlock', async () => {
+      const { key } = await gateway.createKey({ name: 'no-deadlock', daily_token_limit: 100_000_000, daily_request_limit: 1_000 });
+      const deadlocks = async () =>
+        Number(((await gateway.shared.dataSource.query('SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()')) as { deadlocks: string }[])[0]!.deadlocks);
+      const before = await deadlocks();
+      const responses = await Promise.all(Array.from({ length: 150 }, () => chat(gateway.proxyUrl, key)));
+      expect(responses.map((r) => r.status)).toEqual(Array(150).fill(200));
+      await Promise.all(responses.map((r) => r.text()));
+      const own = await eventually(async () => {
+        const u = await usage(key);
+        if (u.day.reserved_tokens !== 0) throw new Error('not settled yet');
+        return u;
+      });
+      expect(own.day.requests).toBe(150);
+      // pg_stat counters are reported with a delay of up to a second.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect((await deadlocks()) - before).toBe(0);
+    });
+  }
+
   it('sets rate-limit headers for the window that binds first on admitted requests', async () => {
     const { key } = await gateway.createKey({ name: 'headers', daily_request_limit: 10, monthly_request_limit: 100, daily_token_limit: 5000 });
     const response = await chat(gateway.proxyUrl, key);

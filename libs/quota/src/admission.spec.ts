@@ -1,5 +1,5 @@
 import type { QuotaLimits } from '@llmproxy/keys';
-import { decideAdmission, refusalMessage, type AdmissionInput } from './admission.js';
+import { DEFAULT_COMPLETION_CAP, decideAdmission, refusalMessage, type AdmissionInput } from './admission.js';
 import { dayWindow } from './windows.js';
 
 const none: QuotaLimits = { dailyTokens: null, monthlyTokens: null, dailyRequests: null, monthlyRequests: null };
@@ -41,6 +41,15 @@ describe('decideAdmission', () => {
       admitted: true,
       reservedTokens: 300,
       completionCap: 250,
+    });
+  });
+
+  it('caps a request that names no max_tokens at DEFAULT_COMPLETION_CAP, so the key keeps room for others', () => {
+    const limits = { ...none, dailyTokens: 1_000_000 };
+    expect(decideAdmission(input({ limits, promptEstimate: 50 }))).toEqual({
+      admitted: true,
+      reservedTokens: 50 + DEFAULT_COMPLETION_CAP,
+      completionCap: DEFAULT_COMPLETION_CAP,
     });
   });
 

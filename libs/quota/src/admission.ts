@@ -25,6 +25,14 @@ export interface AdmissionInput {
 
 export type QuotaKind = 'requests' | 'tokens' | 'concurrency';
 
+/**
+ * The completion cap of a request that names none (no num_predict / max_tokens) on a key with a
+ * token limit. Without it such a request would hold every token the key has left until it finished,
+ * refusing the key's other requests meanwhile; with it a key runs as many requests at once as its
+ * remaining tokens allow. An answer that reaches it ends as a length-capped answer does.
+ */
+export const DEFAULT_COMPLETION_CAP = 8_192;
+
 export type Admission =
   | {
       admitted: true;
@@ -79,7 +87,7 @@ export function decideAdmission(input: AdmissionInput): Admission {
 
   if (remaining === Number.POSITIVE_INFINITY) return { admitted: true, reservedTokens: 0, completionCap: null };
   const room = remaining - input.promptEstimate;
-  const cap = input.generates ? Math.min(room, input.requestedMaxTokens ?? room) : 0;
+  const cap = input.generates ? Math.min(room, input.requestedMaxTokens ?? DEFAULT_COMPLETION_CAP) : 0;
   return { admitted: true, reservedTokens: input.promptEstimate + cap, completionCap: input.generates ? cap : null };
 }
 
