@@ -19,6 +19,8 @@ npm run --silent typecheck
 echo "== build"
 build_backend
 build_ui
+echo "== bench smoke (seconds, no thresholds: keeps bench/ from rotting)"
+npm run --silent bench:smoke
 echo "== admin UI unit tests"
 (cd angular-admin && npx ng test --watch=false --progress=false)
 echo "== jest"
