@@ -1,0 +1,21 @@
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsDate, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, MinDate } from 'class-validator';
+
+/** A key's settings besides its name and limits, as POST and PATCH /api/api-keys take them; null clears. */
+export class KeyFieldsDto {
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'expires_at must be an ISO 8601 date-time' })
+  @MinDate(() => new Date(), { message: 'expires_at must be in the future' })
+  expires_at?: Date | null;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  allowed_models?: string[] | null;
+
+  @IsOptional() @IsInt() @Min(1) @Max(10_000)
+  max_concurrent?: number | null;
+}
