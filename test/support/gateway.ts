@@ -31,6 +31,8 @@ export async function startTestGateway(databaseUrl: string, ollamaUrl: string, e
       DATABASE_URL: databaseUrl,
       OLLAMA_URL: ollamaUrl,
       LOG_FILE: logFile,
+      // Tests close gateways with requests still held by the scripted upstream: do not wait 30 s.
+      SHUTDOWN_GRACE_S: '2',
       ...env,
     },
     dir,

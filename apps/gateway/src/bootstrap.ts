@@ -7,20 +7,34 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import type winston from 'winston';
 import type { AppConfig } from '@llmproxy/config';
+import { dialectForPath } from '@llmproxy/dialects';
 import { UsageLog } from '@llmproxy/metering';
 import { createSqlClient, openDatabase } from '@llmproxy/persistence';
+import { QuotaService } from '@llmproxy/quota';
 import { defaultSettings, SettingsService } from '@llmproxy/settings';
 import { AdminAppModule } from './admin/admin-app.module.js';
+import { ListenerDrain } from './core/listener-drain.js';
 import { createAppLogger, NestWinstonLogger } from './core/logger.js';
+import { GatewayMetrics } from './core/metrics.js';
 import type { SharedResources } from './core/shared-resources.js';
+import { UpstreamForwarder } from './proxy/forwarding/upstream-forwarder.js';
 import { ProxyAppModule } from './proxy/proxy-app.module.js';
+
+/** After the grace period: how long cut streams get to write their error and end before their sockets go. */
+const CUT_WRITE_MS = 2_000;
+/** How long the shutdown waits for the last settlements before closing the database anyway. */
+const SETTLE_WAIT_MS = 5_000;
 
 export interface RunningGateway {
   proxyUrl: string;
   adminUrl: string;
   shared: SharedResources;
-  /** Stops both listeners (in-flight requests finish or are cut by the client), then the database, then the logs. */
-  close(): Promise<void>;
+  /**
+   * The one shutdown path: both listeners stop accepting; requests and streams in flight get
+   * `graceMs` (default SHUTDOWN_GRACE_S) to finish; the rest are cut with an in-band error; every
+   * reservation is settled; then both apps, the database and the usage log are closed.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
 /**
@@ -31,7 +45,8 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
   const dataSource = await openDatabase(config.database);
   const sql = createSqlClient(dataSource);
   const usageLog = new UsageLog({ file: config.logFile, retentionDays: config.logRetentionDays });
-  const shared: SharedResources = { config, dataSource, sql, logger, usageLog };
+  const metrics = new GatewayMetrics();
+  const shared: SharedResources = { config, dataSource, sql, logger, usageLog, metrics };
   await new SettingsService(sql, defaultSettings(config.ollamaUrl, config.anthropicDefaultModel)).seed();
 
   const nestLogger = new NestWinstonLogger(logger);
@@ -43,8 +58,8 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
       abortOnError: false,
     });
     proxy.useLogger(nestLogger);
-    harden(proxy);
-    proxy.use(requestContext);
+    harden(proxy, config);
+    proxy.use(requestContext(metrics));
     apps.push(proxy);
     await proxy.listen(config.proxy.port, config.proxy.host);
 
@@ -55,7 +70,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
       cors: config.allowedOrigins.length > 0 ? { origin: config.allowedOrigins, credentials: true } : false,
     });
     admin.useLogger(nestLogger);
-    harden(admin);
+    harden(admin, config);
     apps.push(admin);
     await admin.listen(config.admin.port, config.admin.host);
   } catch (error) {
@@ -68,30 +83,65 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
   const adminUrl = urlOf(admin, config.admin.host);
   logger.info(`proxy listening on ${proxyUrl}, admin on ${adminUrl}, database ${config.database.type}`, { context: 'llmproxy' });
 
+  const drains = [new ListenerDrain(proxy.getHttpServer()), new ListenerDrain(admin.getHttpServer())];
+
+  const shutDown = async (graceMs: number): Promise<void> => {
+    const log = (level: 'info' | 'warn', message: string) => logger.log(level, message, { context: 'shutdown' });
+    for (const drain of drains) drain.stopAccepting();
+    const inFlight = drains.reduce((sum, drain) => sum + drain.inFlight, 0);
+    if (inFlight > 0) log('info', `listeners closed; waiting up to ${graceMs / 1000} s for ${inFlight} request(s) in flight`);
+    const deadline = Date.now() + graceMs;
+    const finished = (await Promise.all(drains.map((drain) => drain.whenIdle(deadline)))).every(Boolean);
+    if (!finished) {
+      const cut = proxy.get(UpstreamForwarder).cutAll();
+      log('warn', `grace period over: cutting ${cut} stream(s) to Ollama still running`);
+      await Promise.all(drains.map((drain) => drain.whenIdle(Date.now() + CUT_WRITE_MS)));
+    }
+    for (const drain of drains) drain.closeAll();
+    const quota = proxy.get(QuotaService);
+    if (!(await quota.whenSettled(SETTLE_WAIT_MS))) {
+      log('warn', `${quota.unsettled} reservation(s) could not be settled in time; they expire on their own`);
+    }
+    await Promise.allSettled([proxy.close(), admin.close()]);
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await usageLog.close();
+  };
+
   let closing: Promise<void> | undefined;
   return {
     proxyUrl,
     adminUrl,
     shared,
-    close: () =>
-      (closing ??= (async () => {
-        await Promise.allSettled([proxy.close(), admin.close()]);
-        await dataSource.destroy();
-        await usageLog.close();
-      })()),
+    close: (options = {}) => (closing ??= shutDown(options.graceMs ?? config.shutdownGraceMs)),
   };
 }
 
-function harden(app: NestExpressApplication): void {
+function harden(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Behind a reverse proxy: request.ip is the client X-Forwarded-For names (login throttle, logs).
+  app.set('trust proxy', config.trustProxy);
 }
 
-function requestContext(request: Request, _response: Response, next: NextFunction): void {
-  const proxyRequest = request as Request & { requestId: string; startedAt: number };
-  proxyRequest.requestId = randomUUID();
-  proxyRequest.startedAt = Date.now();
-  next();
+type ContextRequest = Request & { requestId: string; startedAt: number };
+
+/** Request id and start time for the proxy's handlers; request count and duration for /metrics. */
+function requestContext(metrics: GatewayMetrics) {
+  // One listener function for every response ('close' fires once): no closure per request.
+  function recordRequest(this: Response): void {
+    const request = this.req as ContextRequest;
+    // A client that left before the end: 499, as the usage log says.
+    const status = this.writableFinished ? this.statusCode : 499;
+    const route = (request.route as { path?: string } | undefined)?.path ?? 'unmatched';
+    metrics.request(dialectForPath(request.path), route, status, (Date.now() - request.startedAt) / 1000);
+  }
+  return (request: Request, response: Response, next: NextFunction): void => {
+    const contextRequest = request as ContextRequest;
+    contextRequest.requestId = randomUUID();
+    contextRequest.startedAt = Date.now();
+    response.on('close', recordRequest);
+    next();
+  };
 }
 
 function urlOf(app: INestApplication, host: string): string {

@@ -1,3 +1,4 @@
+import type winston from 'winston';
 import { ConfigError, loadConfig, type AppConfig } from '@llmproxy/config';
 import { startGateway } from './bootstrap.js';
 import { createAppLogger } from './core/logger.js';
@@ -24,14 +25,20 @@ async function main(): Promise<void> {
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    logger.info(`${signal} received, shutting down`, { context: 'llmproxy' });
+    logger.info(`${signal} received, shutting down (grace ${config.shutdownGraceMs / 1000} s)`, { context: 'llmproxy' });
+    // The grace period, the cut streams' last writes, the settlements, closing: well within 20 s more.
+    const limitMs = config.shutdownGraceMs + 20_000;
     const force = setTimeout(() => {
-      logger.error('shutdown took longer than 10 s; exiting', { context: 'llmproxy' });
+      logger.error(`shutdown took longer than ${limitMs / 1000} s; exiting`, { context: 'llmproxy' });
       process.exit(1);
-    }, 10_000);
+    }, limitMs);
     force.unref();
     gateway.close().then(
-      () => process.exit(0),
+      async () => {
+        logger.info('stopped', { context: 'llmproxy' });
+        await flush(logger);
+        process.exit(0);
+      },
       (error: unknown) => {
         console.error(`llmproxy: shutdown failed: ${String(error)}`);
         process.exit(1);
@@ -40,6 +47,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** Resolves once the logger has handed everything to its transports (stdout). */
+function flush(logger: winston.Logger): Promise<void> {
+  return new Promise((resolve) => {
+    logger.once('finish', () => resolve());
+    logger.end();
+    setTimeout(resolve, 1_000).unref();
+  });
 }
 
 await main();

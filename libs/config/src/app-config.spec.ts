@@ -51,6 +51,9 @@ describe('loadConfig', () => {
       bodyLimitBytes: 20 * 1024 * 1024,
       upstreamTimeoutMs: 300_000,
       upstreamIdleTimeoutMs: 600_000,
+      metricsToken: undefined,
+      shutdownGraceMs: 30_000,
+      trustProxy: false,
     });
   });
 
@@ -78,6 +81,9 @@ describe('loadConfig', () => {
         UPSTREAM_TIMEOUT_S: ' 30 ',
         UPSTREAM_IDLE_TIMEOUT_S: '45',
         LOG_RETENTION_DAYS: '7',
+        METRICS_TOKEN: 'scrape-token-0123456789',
+        SHUTDOWN_GRACE_S: '5',
+        TRUST_PROXY: 'loopback, 10.0.0.0/8',
       },
       cwd(),
     );
@@ -96,6 +102,9 @@ describe('loadConfig', () => {
       upstreamTimeoutMs: 30_000,
       upstreamIdleTimeoutMs: 45_000,
       logRetentionDays: 7,
+      metricsToken: 'scrape-token-0123456789',
+      shutdownGraceMs: 5_000,
+      trustProxy: ['loopback', '10.0.0.0/8'],
     });
   });
 
@@ -185,6 +194,14 @@ describe('loadConfig', () => {
       ['UPSTREAM_IDLE_TIMEOUT_S', 'ten'],
       ['LOG_RETENTION_DAYS', '0'],
       ['LOG_RETENTION_DAYS', '3651'],
+      ['METRICS_TOKEN', 'short'],
+      ['METRICS_TOKEN', 'has a space in it, long enough'],
+      ['SHUTDOWN_GRACE_S', '-1'],
+      ['SHUTDOWN_GRACE_S', '3601'],
+      ['SHUTDOWN_GRACE_S', 'soon'],
+      ['TRUST_PROXY', 'maybe'],
+      ['TRUST_PROXY', '10.0.0.0/33'],
+      ['TRUST_PROXY', '1.2.3'],
     ])('%s=%s', (variable, value) => {
       const error = configError(() => loadConfig({ ...PASSWORD, [variable]: value }, cwd()));
       expect(error.variable).toBe(variable);
@@ -243,6 +260,18 @@ describe('loadConfig', () => {
     it('accepts an in-memory SQLite database', () => {
       expect(parseDatabaseUrl('sqlite::memory:')).toEqual({ type: 'sqlite', path: ':memory:', url: 'sqlite::memory:' });
     });
+  });
+
+  it.each<[string, boolean | number | string[]]>([
+    ['false', false],
+    ['off', false],
+    ['0', false],
+    ['true', true],
+    ['2', 2],
+    ['loopback', ['loopback']],
+    ['127.0.0.1, ::1, 192.168.0.0/16', ['127.0.0.1', '::1', '192.168.0.0/16']],
+  ])('TRUST_PROXY=%s is trust proxy %j', (value, expected) => {
+    expect(loadConfig({ ...PASSWORD, TRUST_PROXY: value }, cwd()).trustProxy).toEqual(expected);
   });
 
   it('resolves a relative LOG_FILE against the working directory', () => {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { parse as parseDotenv } from 'dotenv';
-import { EnvSchema, ENV_VARIABLES } from './env.schema.js';
+import { EnvSchema, ENV_VARIABLES, parseTrustProxy } from './env.schema.js';
 
 export type DatabaseConfig =
   | { type: 'sqlite'; path: string; url: string }
@@ -28,6 +28,12 @@ export interface AppConfig {
   bodyLimitBytes: number;
   upstreamTimeoutMs: number;
   upstreamIdleTimeoutMs: number;
+  /** Bearer token accepted on GET /metrics besides the admin credentials; undefined = admin only. */
+  metricsToken?: string;
+  /** How long in-flight requests may run on after SIGTERM/SIGINT before they are cut. */
+  shutdownGraceMs: number;
+  /** Express's `trust proxy` setting for both listeners (false: the TCP peer is the client). */
+  trustProxy: boolean | number | string[];
 }
 
 export class ConfigError extends Error {
@@ -97,6 +103,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     bodyLimitBytes: schema.BODY_LIMIT_MB * 1024 * 1024,
     upstreamTimeoutMs: schema.UPSTREAM_TIMEOUT_S * 1000,
     upstreamIdleTimeoutMs: schema.UPSTREAM_IDLE_TIMEOUT_S * 1000,
+    metricsToken: schema.METRICS_TOKEN || undefined,
+    shutdownGraceMs: schema.SHUTDOWN_GRACE_S * 1000,
+    trustProxy: parseTrustProxy(schema.TRUST_PROXY)!,
   });
 }
 

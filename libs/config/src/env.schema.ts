@@ -1,4 +1,5 @@
 import { Transform } from 'class-transformer';
+import { isIP } from 'node:net';
 import {
   IsIn,
   IsInt,
@@ -43,6 +44,40 @@ class IsHttpUrl implements ValidatorConstraintInterface {
   defaultMessage(): string {
     return 'must be an http(s) URL such as http://localhost:11434';
   }
+}
+
+@ValidatorConstraint({ name: 'trustProxy' })
+class IsTrustProxy implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseTrustProxy(value) !== undefined;
+  }
+  defaultMessage(): string {
+    return 'must be false, true, a number of proxy hops, or a comma-separated list of addresses/subnets (loopback, 10.0.0.0/8, ...)';
+  }
+}
+
+const NAMED_SUBNETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Express's `trust proxy` from TRUST_PROXY: false (default: the TCP peer is the client), true (trust
+ * every X-Forwarded-For hop), a hop count, or the addresses/subnets of the reverse proxies.
+ * undefined when the value is none of these.
+ */
+export function parseTrustProxy(raw: string): boolean | number | string[] | undefined {
+  const value = raw.trim().toLowerCase();
+  if (value === 'false' || value === 'off' || value === 'no' || value === '0') return false;
+  if (value === 'true' || value === 'on' || value === 'yes') return true;
+  if (/^\d+$/.test(value)) return Number(value) <= 100 ? Number(value) : undefined;
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (entries.length === 0) return undefined;
+  for (const entry of entries) {
+    if (NAMED_SUBNETS.has(entry)) continue;
+    const [address, prefix, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || extra !== undefined) return undefined;
+    if (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))) return undefined;
+  }
+  return entries;
 }
 
 const toInt = ({ value }: { value: unknown }) =>
@@ -109,6 +144,18 @@ export class EnvSchema {
   /** Days of rotated usage logs kept. */
   @Transform(toInt) @Min(1) @Max(3650) @IsInt()
   LOG_RETENTION_DAYS = 30;
+
+  /** Bearer token a Prometheus scraper may use for GET /metrics instead of the admin credentials. */
+  @IsOptional() @IsString() @Matches(/^\S{16,}$/, { message: 'must be at least 16 characters without spaces' })
+  METRICS_TOKEN?: string;
+
+  /** Seconds in-flight requests and streams get to finish after SIGTERM before they are cut. */
+  @Transform(toInt) @Min(0) @Max(3600) @IsInt()
+  SHUTDOWN_GRACE_S = 30;
+
+  /** Express's `trust proxy`: which X-Forwarded-For hops to believe (client address for logs and login throttling). */
+  @Validate(IsTrustProxy)
+  TRUST_PROXY = 'false';
 }
 
 /** Variables listed in `.env.example`, in order, with what they mean. Tests keep the two in step. */
@@ -130,4 +177,7 @@ export const ENV_VARIABLES = [
   'UPSTREAM_TIMEOUT_S',
   'UPSTREAM_IDLE_TIMEOUT_S',
   'LOG_RETENTION_DAYS',
+  'METRICS_TOKEN',
+  'SHUTDOWN_GRACE_S',
+  'TRUST_PROXY',
 ] as const satisfies readonly (keyof EnvSchema)[];

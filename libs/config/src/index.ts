@@ -1,2 +1,2 @@
 export * from './app-config.js';
-export { ENV_VARIABLES } from './env.schema.js';
+export { ENV_VARIABLES, parseTrustProxy } from './env.schema.js';

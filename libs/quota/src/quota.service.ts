@@ -1,5 +1,5 @@
 import type { ApiKeyRecord, QuotaLimits } from '@llmproxy/keys';
-import { refusalMessage } from './admission.js';
+import { refusalMessage, type QuotaKind } from './admission.js';
 import { QuotaStore, type KeyCounters, type Reservation, type Settlement } from './quota-store.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import { currentWindows, formatLocal, secondsUntil, type CurrentWindows, type QuotaWindow } from './windows.js';
@@ -18,7 +18,7 @@ export interface AdmitInput {
 
 export type AdmitResult =
   | { admitted: true; reservation: Reservation; headers: Record<string, string> }
-  | { admitted: false; message: string; retryAfterSeconds: number; window: QuotaWindow };
+  | { admitted: false; kind: QuotaKind; message: string; retryAfterSeconds: number; window: QuotaWindow };
 
 export interface WindowUsage {
   requests: number;
@@ -41,6 +41,7 @@ export interface KeyUsage {
  */
 export class QuotaService {
   private readonly inFlight = new Set<string>();
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly store: QuotaStore,
@@ -70,6 +71,7 @@ export class QuotaService {
       const resetsAt = formatLocal(window.end, this.timeZone);
       return {
         admitted: false,
+        kind: result.refusal.kind,
         message: refusalMessage(result.refusal, window, resetsAt),
         // Held by requests in flight: worth retrying as soon as one finishes.
         retryAfterSeconds: result.refusal.heldByInFlight ? 1 : secondsUntil(window.end, now),
@@ -89,7 +91,34 @@ export class QuotaService {
       return await this.store.settle(reservation, settlement);
     } finally {
       this.inFlight.delete(reservation.id);
+      if (this.inFlight.size === 0 && this.idleWaiters.length > 0) {
+        for (const wake of this.idleWaiters.splice(0)) wake();
+      }
     }
+  }
+
+  /** Reservations of this process not yet settled (requests in flight, settlements under way). */
+  get unsettled(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Resolves true once every reservation this process made is settled, or false after `timeoutMs`
+   * (the shutdown path waits on it before closing the database).
+   */
+  whenSettled(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== wake);
+        resolve(false);
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.idleWaiters.push(wake);
+    });
   }
 
   /** Renews this process's reservations in flight and releases those of dead processes. */

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CoreModule } from '../core/core.module.js';
+import { HealthModule } from '../health/health.module.js';
 import { AdminUiModule } from './ui/admin-ui.module.js';
 import type { SharedResources } from '../core/shared-resources.js';
 import { AuditController } from './audit/audit.controller.js';
@@ -11,6 +12,8 @@ import { AuthController } from './auth/auth.controller.js';
 import { AdminKeysService } from './keys/admin-keys.service.js';
 import { ApiKeysController } from './keys/api-keys.controller.js';
 import { ModelAllowList } from './keys/model-allow-list.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { MetricsToken } from './metrics/metrics-token.js';
 import { OllamaModelsController } from './ollama/ollama-models.controller.js';
 import { OllamaProbe } from './ollama/ollama-probe.js';
 import { PROXY_LISTENER, type ProxyListener } from './proxy-info/proxy-info.js';
@@ -20,7 +23,7 @@ import { SettingsEditor } from './settings/settings-editor.service.js';
 import { UsageController } from './usage/usage.controller.js';
 import { UsageReportService } from './usage/usage-report.service.js';
 
-/** The admin listener: login, keys, quotas, settings, usage and audit, behind the admin guard. */
+/** The admin listener: login, keys, quotas, settings, usage, audit and metrics behind the admin guard; health probes. */
 @Module({})
 export class AdminAppModule {
   /** `proxy`: where the proxy listener really listens (its bound port), for /api/proxy-info. */
@@ -28,8 +31,9 @@ export class AdminAppModule {
     return {
       module: AdminAppModule,
       // The UI last: its index.html fallback must not shadow any API route.
-      imports: [CoreModule.forRoot(shared), AdminUiModule.forRoot()],
+      imports: [CoreModule.forRoot(shared), HealthModule, AdminUiModule.forRoot()],
       controllers: [
+        MetricsController,
         AuthController,
         ApiKeysController,
         SettingsController,
@@ -41,6 +45,7 @@ export class AdminAppModule {
       providers: [
         { provide: PROXY_LISTENER, useValue: proxy },
         AdminPassword,
+        MetricsToken,
         AdminAuthService,
         OllamaProbe,
         ModelAllowList,

@@ -7,11 +7,12 @@ import { UsageLog } from '@llmproxy/metering';
 import { SqlClient, SqliteClient, PostgresClient } from '@llmproxy/persistence';
 import { PostgresQuotaStore, QuotaService, QuotaStore, SqliteQuotaStore } from '@llmproxy/quota';
 import { defaultSettings, SETTINGS_DEFAULTS, SettingsService } from '@llmproxy/settings';
+import { GatewayMetrics } from './metrics.js';
 import { APP_LOGGER, type SharedResources } from './shared-resources.js';
 
 /**
  * What both listeners share: the validated config (through @nestjs/config), the one DataSource and
- * SQL client, the loggers, and the services built on them. Provided by value, so closing one Nest
+ * SQL client, the loggers, the metrics registry, and the services built on them. Provided by value, so closing one Nest
  * application never closes the DataSource under the other (main.ts closes it last).
  */
 @Global()
@@ -27,6 +28,7 @@ export class CoreModule {
         { provide: SqlClient, useValue: shared.sql },
         { provide: UsageLog, useValue: shared.usageLog },
         { provide: APP_LOGGER, useValue: shared.logger },
+        { provide: GatewayMetrics, useValue: shared.metrics },
         { provide: SETTINGS_DEFAULTS, useValue: defaultSettings(config.ollamaUrl, config.anthropicDefaultModel) },
         {
           provide: QuotaStore,
@@ -40,7 +42,7 @@ export class CoreModule {
         ApiKeyLookup,
         ApiKeysService,
       ],
-      exports: [ConfigModule, DataSource, SqlClient, UsageLog, APP_LOGGER, QuotaService, AuditLog, SettingsService, ApiKeyLookup, ApiKeysService],
+      exports: [ConfigModule, DataSource, SqlClient, UsageLog, APP_LOGGER, GatewayMetrics, QuotaService, AuditLog, SettingsService, ApiKeyLookup, ApiKeysService],
     };
   }
 }

@@ -3,6 +3,7 @@ import type winston from 'winston';
 import type { AppConfig } from '@llmproxy/config';
 import type { UsageLog } from '@llmproxy/metering';
 import type { SqlClient } from '@llmproxy/persistence';
+import type { GatewayMetrics } from './metrics.js';
 
 /** Created once by the composition root and handed to both Nest applications. */
 export interface SharedResources {
@@ -11,6 +12,7 @@ export interface SharedResources {
   sql: SqlClient;
   logger: winston.Logger;
   usageLog: UsageLog;
+  metrics: GatewayMetrics;
 }
 
 /** Injection token of the process's winston logger. */

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { CoreModule } from '../core/core.module.js';
+import { HealthModule } from '../health/health.module.js';
 import type { SharedResources } from '../core/shared-resources.js';
 import { AnthropicController } from './anthropic/anthropic.controller.js';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
@@ -15,13 +16,13 @@ import { QuotaMaintenance } from './quota/quota-maintenance.js';
 import { UsageSettler } from './quota/usage-settler.js';
 import { UsageController } from './usage/usage.controller.js';
 
-/** The public listener: the three client dialects, behind the API-key guard. */
+/** The public listener: the three client dialects behind the API-key guard; health probes. */
 @Module({})
 export class ProxyAppModule {
   static forRoot(shared: SharedResources): DynamicModule {
     return {
       module: ProxyAppModule,
-      imports: [CoreModule.forRoot(shared)],
+      imports: [CoreModule.forRoot(shared), HealthModule],
       controllers: [OllamaNativeController, UsageController, AnthropicController, OpenAiController],
       providers: [
         UpstreamForwarder,

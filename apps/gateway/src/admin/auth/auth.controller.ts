@@ -6,8 +6,9 @@ import { bearerToken } from './bearer-token.js';
 import { LoginDto } from './login.dto.js';
 
 /**
- * The client address is the TCP peer (`request.ip` without Express's `trust proxy`): behind a
- * reverse proxy every login shares the proxy's address, and so its throttle.
+ * The client address is `request.ip`: the TCP peer, or with TRUST_PROXY (Express's `trust proxy`)
+ * the address the trusted reverse proxies name in X-Forwarded-For — without it, every login behind a
+ * reverse proxy shares the proxy's address, and so its throttle.
  */
 @Controller('api')
 export class AuthController {

@@ -1,12 +1,14 @@
 import { once } from 'node:events';
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, ServiceUnavailableException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Response } from 'express';
 import type { AppConfig } from '@llmproxy/config';
+import { dialectForPath } from '@llmproxy/dialects';
 import { OllamaMeter, type UsageRecord } from '@llmproxy/metering';
 import type { OllamaChunk } from '@llmproxy/ollama';
 import { NdjsonScanner, OllamaUpstream, toUpstreamError, UpstreamError, type UpstreamRequest } from '@llmproxy/ollama';
 import { SettingsService } from '@llmproxy/settings';
+import { GatewayMetrics, type UpstreamFailureOutcome } from '../../core/metrics.js';
 import type { Metering, ProxyRequest } from '../proxy-request.js';
 import type { TranslatedExchange } from './translated-exchange.js';
 
@@ -24,6 +26,15 @@ export interface ForwardOptions {
 /** Response headers of Ollama's that reach the client; nothing else does (no set-cookie, no server banner). */
 const PASSED_HEADERS = ['content-type'] as const;
 
+/** What a stream cut by the shutdown tells its client, in-band. */
+export const SHUTDOWN_MESSAGE = 'the gateway is shutting down; the response was cut short';
+
+/** One exchange with Ollama in progress: how to abort it, and whether the shutdown did. */
+interface Exchange {
+  abort: AbortController;
+  cutByShutdown: boolean;
+}
+
 /**
  * Sends one request to Ollama and streams the answer to the client as it arrives, chunk by chunk,
  * with backpressure. A client that goes away aborts the upstream request at once. Inference answers
@@ -32,10 +43,12 @@ const PASSED_HEADERS = ['content-type'] as const;
 @Injectable()
 export class UpstreamForwarder implements OnModuleDestroy {
   private readonly upstream: OllamaUpstream;
+  private readonly exchanges = new Set<Exchange>();
 
   constructor(
     config: ConfigService<AppConfig, true>,
     private readonly settings: SettingsService,
+    private readonly metrics: GatewayMetrics,
   ) {
     this.upstream = new OllamaUpstream({
       connectMs: 2_000,
@@ -48,11 +61,29 @@ export class UpstreamForwarder implements OnModuleDestroy {
     await this.upstream.close();
   }
 
+  /**
+   * The shutdown's last word after its grace period: aborts every exchange with Ollama still in
+   * progress. Each ends its response with an in-band error (or an error status when nothing was sent
+   * yet) and is settled through the normal path. Returns how many were cut.
+   */
+  cutAll(): number {
+    for (const exchange of this.exchanges) {
+      exchange.cutByShutdown = true;
+      exchange.abort.abort();
+    }
+    return this.exchanges.size;
+  }
+
   async forward(request: ProxyRequest, response: Response, options: ForwardOptions): Promise<void> {
     const { ollamaUrl } = await this.settings.get();
     const client = watchClient(response);
     const abort = client.abort;
+    const exchange: Exchange = { abort, cutByShutdown: false };
+    this.exchanges.add(exchange);
     const meter = options.meter ? new OllamaMeter() : undefined;
+    const streaming = options.meter?.stream === true;
+    if (streaming) this.metrics.streamStarted();
+    let firstChunk = meter !== undefined;
     const state: { outcome: UsageRecord['outcome']; status: number } = { outcome: 'ok', status: 502 };
     try {
       const upstream = await this.upstream
@@ -63,6 +94,11 @@ export class UpstreamForwarder implements OnModuleDestroy {
           signal: abort.signal,
         })
         .catch((error: unknown) => {
+          if (exchange.cutByShutdown) {
+            state.outcome = 'upstream_error';
+            state.status = 503;
+            throw new ServiceUnavailableException(SHUTDOWN_MESSAGE, { cause: error });
+          }
           const failure = toUpstreamError(error, ollamaUrl);
           state.outcome = outcomeOf(failure);
           state.status = failure.failure === 'aborted' ? 499 : failure.status;
@@ -83,6 +119,10 @@ export class UpstreamForwarder implements OnModuleDestroy {
       }
       try {
         for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+          if (firstChunk) {
+            firstChunk = false;
+            this.metrics.timeToFirstToken('ollama', options.meter!.model ?? 'unknown', (Date.now() - request.startedAt) / 1000);
+          }
           meter?.push(chunk);
           if (!response.write(chunk)) await once(response, 'drain', { signal: abort.signal });
         }
@@ -91,22 +131,32 @@ export class UpstreamForwarder implements OnModuleDestroy {
         response.end();
       } catch (error) {
         upstream.body.destroy();
-        if (abort.signal.aborted) {
+        if (abort.signal.aborted && !exchange.cutByShutdown) {
           state.outcome = 'client_aborted';
           state.status = 499;
           return;
         }
         state.outcome = 'upstream_error';
-        const failure = error instanceof UpstreamError ? error : toUpstreamError(error, ollamaUrl);
+        const message = exchange.cutByShutdown ? SHUTDOWN_MESSAGE : (error instanceof UpstreamError ? error : toUpstreamError(error, ollamaUrl)).message;
         // Headers are out: tell the client the way Ollama itself reports a mid-stream failure.
-        if (!response.writableEnded) response.end(`${JSON.stringify({ error: failure.message })}\n`);
+        if (!response.writableEnded) response.end(`${JSON.stringify({ error: message })}\n`);
       }
     } catch (error) {
       if (state.outcome === 'client_aborted') return;
       throw error;
     } finally {
       client.release();
+      this.exchanges.delete(exchange);
+      if (streaming) this.metrics.streamEnded();
+      this.countFailure(state.outcome, exchange);
       if (options.meter) request.metering = metering(options.meter.model, options.meter.stream, state, meter);
+    }
+  }
+
+  private countFailure(outcome: UsageRecord['outcome'], exchange: Exchange): void {
+    if (outcome === 'upstream_error' || outcome === 'upstream_unreachable' || outcome === 'upstream_timeout') {
+      // A stream the shutdown cut is not Ollama's failure.
+      if (!exchange.cutByShutdown) this.metrics.upstreamFailed(outcome satisfies UpstreamFailureOutcome);
     }
   }
 
@@ -119,6 +169,10 @@ export class UpstreamForwarder implements OnModuleDestroy {
     const { ollamaUrl } = await this.settings.get();
     const client = watchClient(response);
     const abort = client.abort;
+    const inFlight: Exchange = { abort, cutByShutdown: false };
+    this.exchanges.add(inFlight);
+    const dialect = dialectForPath(request.path);
+    let firstChunk = true;
     const meter = new OllamaMeter();
     const state: { outcome: UsageRecord['outcome']; status: number } = { outcome: 'ok', status: 502 };
     const sse = exchange.sse;
@@ -146,12 +200,18 @@ export class UpstreamForwarder implements OnModuleDestroy {
         response.end(sse ? sse.error(message) : undefined);
       }
     };
+    if (sse) this.metrics.streamStarted();
     try {
       if (sse?.startAfterMs !== undefined) startTimer = setTimeout(startSse, sse.startAfterMs);
       let upstream;
       try {
         upstream = await this.upstream.send(ollamaUrl, { method: 'POST', path: exchange.path, body: JSON.stringify(exchange.body), signal: abort.signal });
       } catch (error) {
+        if (inFlight.cutByShutdown) {
+          state.outcome = 'upstream_error';
+          fail(503, SHUTDOWN_MESSAGE);
+          return;
+        }
         const failure = toUpstreamError(error, ollamaUrl);
         if (failure.failure === 'aborted') {
           state.outcome = 'client_aborted';
@@ -184,18 +244,26 @@ export class UpstreamForwarder implements OnModuleDestroy {
       });
       try {
         for await (const bytes of upstream.body as AsyncIterable<Buffer>) {
+          if (firstChunk) {
+            firstChunk = false;
+            this.metrics.timeToFirstToken(dialect, exchange.model, (Date.now() - request.startedAt) / 1000);
+          }
           scanner.push(bytes);
           if (response.writableNeedDrain) await once(response, 'drain', { signal: abort.signal });
         }
         scanner.end();
       } catch (error) {
         upstream.body.destroy();
-        if (abort.signal.aborted) {
+        if (abort.signal.aborted && !inFlight.cutByShutdown) {
           state.outcome = 'client_aborted';
           state.status = 499;
           return;
         }
         state.outcome = 'upstream_error';
+        if (inFlight.cutByShutdown) {
+          fail(503, SHUTDOWN_MESSAGE);
+          return;
+        }
         const failure = error instanceof UpstreamError ? error : toUpstreamError(error, ollamaUrl);
         fail(502, failure.message);
         return;
@@ -213,6 +281,9 @@ export class UpstreamForwarder implements OnModuleDestroy {
       clearTimeout(startTimer);
       clearInterval(pingTimer);
       client.release();
+      this.exchanges.delete(inFlight);
+      if (sse) this.metrics.streamEnded();
+      this.countFailure(state.outcome, inFlight);
       request.metering = metering(exchange.model, sse !== undefined, state, meter);
     }
   }

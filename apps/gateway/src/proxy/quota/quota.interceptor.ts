@@ -13,6 +13,7 @@ import { finalize } from 'rxjs';
 import { dialectForPath } from '@llmproxy/dialects';
 import { estimatePromptTokens } from '@llmproxy/metering';
 import { QuotaService } from '@llmproxy/quota';
+import { GatewayMetrics } from '../../core/metrics.js';
 import type { ProxyRequest } from '../proxy-request.js';
 import { INFERENCE, type InferenceRoute } from './inference.decorator.js';
 import { requestedMaxTokens } from './requested-max-tokens.js';
@@ -32,6 +33,7 @@ export class QuotaInterceptor implements NestInterceptor {
     private readonly reflector: Reflector,
     private readonly quota: QuotaService,
     private readonly settler: UsageSettler,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler) {
@@ -59,6 +61,7 @@ export class QuotaInterceptor implements NestInterceptor {
       throw new ServiceUnavailableException('the gateway cannot reach its quota database; try again shortly', { cause: error });
     }
     if (!admission.admitted) {
+      this.metrics.quotaRefused(admission.kind);
       response.setHeader('retry-after', String(admission.retryAfterSeconds));
       throw new HttpException(admission.message, HttpStatus.TOO_MANY_REQUESTS);
     }

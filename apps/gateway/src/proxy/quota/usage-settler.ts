@@ -3,6 +3,7 @@ import type winston from 'winston';
 import type { Dialect } from '@llmproxy/dialects';
 import { countTokens, estimatePromptTokens, UsageLog, type UsageRecord } from '@llmproxy/metering';
 import { QuotaService } from '@llmproxy/quota';
+import { GatewayMetrics } from '../../core/metrics.js';
 import { APP_LOGGER } from '../../core/shared-resources.js';
 import type { ProxyRequest } from '../proxy-request.js';
 
@@ -17,6 +18,7 @@ export class UsageSettler {
   constructor(
     private readonly quota: QuotaService,
     private readonly usageLog: UsageLog,
+    private readonly metrics: GatewayMetrics,
     @Inject(APP_LOGGER) private readonly logger: winston.Logger,
   ) {}
 
@@ -60,6 +62,7 @@ export class UsageSettler {
     }
 
     const key = request.apiKey;
+    if (key) this.metrics.charged(key.name, model, promptTokens, completionTokens);
     const record: UsageRecord = {
       time: new Date().toISOString(),
       request_id: request.requestId,

@@ -1,0 +1,18 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { GatewayMetrics } from '../../core/metrics.js';
+import { AcceptsMetricsToken } from './metrics-token.js';
+
+/** Prometheus exposition of the whole process (both listeners share one registry). */
+@Controller()
+export class MetricsController {
+  constructor(private readonly metrics: GatewayMetrics) {}
+
+  @AcceptsMetricsToken()
+  @Get('metrics')
+  async exposition(@Res() response: Response): Promise<void> {
+    const { contentType, body } = await this.metrics.expose();
+    response.setHeader('cache-control', 'no-store');
+    response.type(contentType).send(body);
+  }
+}

@@ -1,0 +1,108 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Dialect } from '@llmproxy/dialects';
+import type { QuotaKind } from '@llmproxy/quota';
+
+/** Why a call to Ollama failed, as the usage log names it. */
+export type UpstreamFailureOutcome = 'upstream_error' | 'upstream_unreachable' | 'upstream_timeout';
+
+/**
+ * The process's Prometheus metrics: one registry, created by the composition root and handed to both
+ * Nest applications by value (like the logger), so what the proxy records is what the admin's
+ * GET /metrics shows. Recording is counters, histograms and one gauge — a label lookup and an add
+ * on the data plane, nothing else. Label values are bounded: dialects, route patterns (never the
+ * requested path), status codes, key names and model names.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  private readonly requests = new Counter({
+    name: 'llmproxy_requests_total',
+    help: 'Requests answered on the proxy listener, by dialect, route pattern and HTTP status.',
+    labelNames: ['dialect', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly duration = new Histogram({
+    name: 'llmproxy_request_duration_seconds',
+    help: 'Time from the request arriving to the response ending (streams included), by dialect and route pattern.',
+    labelNames: ['dialect', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+
+  private readonly firstToken = new Histogram({
+    name: 'llmproxy_time_to_first_token_seconds',
+    help: "Time from the request arriving to Ollama's first output chunk, for inference requests, by dialect and model.",
+    labelNames: ['dialect', 'model'] as const,
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+
+  private readonly tokens = new Counter({
+    name: 'llmproxy_tokens_total',
+    help: 'Tokens charged to keys (Ollama counts, or estimates where it gave none), by key name, model and type (prompt or completion).',
+    labelNames: ['key', 'model', 'type'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly refusals = new Counter({
+    name: 'llmproxy_quota_refusals_total',
+    help: 'Inference requests refused with 429 by a quota, by kind (requests, tokens, concurrency).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly upstreamErrors = new Counter({
+    name: 'llmproxy_upstream_errors_total',
+    help: 'Calls to Ollama that failed: upstream_unreachable, upstream_timeout, or upstream_error (an error status or a broken stream).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly streams = new Gauge({
+    name: 'llmproxy_streams_in_flight',
+    help: 'Streaming inference responses in progress on the proxy listener.',
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    // Process CPU, memory, event-loop lag, GC: the usual nodejs_*/process_* series.
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  request(dialect: Dialect, route: string, status: number, seconds: number): void {
+    this.requests.labels(dialect, route, String(status)).inc();
+    this.duration.labels(dialect, route).observe(seconds);
+  }
+
+  timeToFirstToken(dialect: Dialect, model: string, seconds: number): void {
+    this.firstToken.labels(dialect, model).observe(seconds);
+  }
+
+  charged(keyName: string, model: string, promptTokens: number, completionTokens: number): void {
+    if (promptTokens > 0) this.tokens.labels(keyName, model, 'prompt').inc(promptTokens);
+    if (completionTokens > 0) this.tokens.labels(keyName, model, 'completion').inc(completionTokens);
+  }
+
+  quotaRefused(kind: QuotaKind): void {
+    this.refusals.labels(kind).inc();
+  }
+
+  upstreamFailed(outcome: UpstreamFailureOutcome): void {
+    this.upstreamErrors.labels(outcome).inc();
+  }
+
+  streamStarted(): void {
+    this.streams.inc();
+  }
+
+  streamEnded(): void {
+    this.streams.dec();
+  }
+
+  /** The exposition (text format 0.0.4) and its content type. */
+  async expose(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
