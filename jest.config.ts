@@ -15,7 +15,7 @@ const swc = [
   },
 ];
 
-const libs = ['config', 'persistence', 'keys', 'quota', 'metering', 'ollama', 'dialects', 'settings', 'audit'];
+const libs = ['config', 'persistence', 'keys', 'quota', 'metering', 'ollama', 'dialects', 'settings', 'audit', 'api-types'];
 
 const config: Config = {
   testEnvironment: 'node',

@@ -1,3 +1,4 @@
+import type { AuditEntry as AuditRecordView } from '@llmproxy/api-types';
 import { Injectable } from '@nestjs/common';
 import { DataSource, LessThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AuditLogEntity } from '@llmproxy/persistence';
@@ -27,15 +28,7 @@ export interface AuditEntry {
 }
 
 /** An audit row as the admin API shows it (snake_case), newest first. */
-export interface AuditRecordView {
-  id: number;
-  at: string;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  target_name: string | null;
-  changes: AuditChanges | null;
-}
+export type { AuditRecordView };
 
 export interface AuditQuery {
   limit: number;

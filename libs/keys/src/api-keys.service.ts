@@ -1,4 +1,5 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
+import type { ApiKeyView } from '@llmproxy/api-types';
 import { DataSource, type Repository } from 'typeorm';
 import { AuditLog, allFields, diffFields, type AuditAction } from '@llmproxy/audit';
 import { ApiKeyEntity } from '@llmproxy/persistence';
@@ -14,21 +15,7 @@ export interface CreateKeyInput {
 }
 
 /** A key as the admin API and CLI show it (snake_case, as the seed's API): never the secret, never the hash. */
-export interface ApiKeyView {
-  id: number;
-  name: string;
-  key_prefix: string;
-  is_active: boolean;
-  expires_at: string | null;
-  created_at: string;
-  last_used_at: string | null;
-  allowed_models: string[] | null;
-  max_concurrent: number | null;
-  daily_token_limit: number | null;
-  monthly_token_limit: number | null;
-  daily_request_limit: number | null;
-  monthly_request_limit: number | null;
-}
+export type { ApiKeyView };
 
 /** What `PATCH /api/api-keys/{id}` may change; absent fields stay as they are, null clears. */
 export interface UpdateKeyInput {

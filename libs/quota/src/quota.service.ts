@@ -1,3 +1,4 @@
+import type { KeyUsage, UsageWindow as WindowUsage } from '@llmproxy/api-types';
 import type { ApiKeyRecord, QuotaLimits } from '@llmproxy/keys';
 import { refusalMessage, type QuotaKind } from './admission.js';
 import { QuotaStore, type KeyCounters, type Reservation, type Settlement } from './quota-store.js';
@@ -20,19 +21,8 @@ export type AdmitResult =
   | { admitted: true; reservation: Reservation; headers: Record<string, string> }
   | { admitted: false; kind: QuotaKind; message: string; retryAfterSeconds: number; window: QuotaWindow };
 
-export interface WindowUsage {
-  requests: number;
-  tokens: number;
-  reserved_tokens: number;
-  request_limit: number | null;
-  token_limit: number | null;
-  resets_at: string;
-}
-
-export interface KeyUsage {
-  day: WindowUsage;
-  month: WindowUsage;
-}
+/** What the admin API and GET /v1/usage show of a key's windows (the shared wire types). */
+export type { KeyUsage, WindowUsage };
 
 /**
  * Quota decisions for the proxy and the numbers for the admin: windows in APP_TZ, atomic

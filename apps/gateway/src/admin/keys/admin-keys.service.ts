@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import type { ApiKeyWithUsage } from '@llmproxy/api-types';
 import { ApiKeysService, type ApiKeyView, type CreateKeyInput, type UpdateKeyInput } from '@llmproxy/keys';
 import { QuotaService, type KeyUsage } from '@llmproxy/quota';
 import { ModelAllowList } from './model-allow-list.js';
 
-/** A key with its usage in the current day and month windows and when each resets. */
-export type ApiKeyWithUsage = ApiKeyView & { usage: KeyUsage };
+export type { ApiKeyWithUsage };
 
 /** The admin's view of keys: the shared key service plus usage, and allow-lists checked against Ollama. */
 @Injectable()

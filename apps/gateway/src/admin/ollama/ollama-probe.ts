@@ -1,8 +1,9 @@
 import { BadGatewayException, Injectable } from '@nestjs/common';
 import axios, { type AxiosInstance } from 'axios';
+import type { OllamaStatus } from '@llmproxy/api-types';
 import type { TagEntry } from '@llmproxy/ollama';
 
-export type OllamaStatus = { reachable: true; version: string } | { reachable: false; error: string };
+export type { OllamaStatus };
 
 /** How long the admin waits for Ollama before calling it unreachable. */
 const TIMEOUT_MS = 3_000;

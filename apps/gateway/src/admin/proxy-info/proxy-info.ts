@@ -1,3 +1,5 @@
+import type { ProxyInfo } from '@llmproxy/api-types';
+
 /** Where the proxy listener actually listens (PROXY_HOST, and the bound port: PROXY_PORT=0 picks one). */
 export interface ProxyListener {
   host: string;
@@ -7,18 +9,7 @@ export interface ProxyListener {
 /** Injection token of the ProxyListener, given to the admin app by the composition root. */
 export const PROXY_LISTENER = Symbol('PROXY_LISTENER');
 
-export interface ProxyInfo {
-  /** Base URL of the proxy listener. */
-  proxy_url: string;
-  /** For Ollama clients (OLLAMA_HOST, `ollama` libraries): the proxy itself. */
-  ollama_base_url: string;
-  /** For OpenAI clients (`base_url`): the proxy's `/v1`. */
-  openai_base_url: string;
-  /** For Anthropic clients and Claude Code (ANTHROPIC_BASE_URL): the proxy itself; the SDK appends `/v1/messages`. */
-  anthropic_base_url: string;
-  /** The admin listener as this request reached it. */
-  admin_url: string;
-}
+export type { ProxyInfo };
 
 /**
  * The URLs clients should use. A proxy listening on every interface (0.0.0.0, ::) has no one

@@ -1,14 +1,10 @@
+import type { Settings as SettingsView } from '@llmproxy/api-types';
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { SettingsService, type Settings } from '@llmproxy/settings';
 import { OllamaProbe, type OllamaStatus } from '../ollama/ollama-probe.js';
 
 /** Settings as the admin API shows them. */
-export interface SettingsView {
-  ollama_url: string;
-  default_model: string | null;
-  model_aliases: Record<string, string>;
-  num_ctx: number;
-}
+export type { SettingsView };
 
 export interface SettingsChange {
   ollamaUrl?: string;

@@ -1,3 +1,4 @@
+import type { Granularity, UsageRow as UsagePoint, UsageTotals } from '@llmproxy/api-types';
 import { formatLocal, instantOfLocalWall, offsetAt } from '@llmproxy/quota';
 
 /**
@@ -6,7 +7,7 @@ import { formatLocal, instantOfLocalWall, offsetAt } from '@llmproxy/quota';
  * row belongs to the local day or hour it starts in (zones with half-hour offsets split no rows).
  */
 
-export type Granularity = 'day' | 'hour';
+export type { Granularity, UsagePoint, UsageTotals };
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -25,24 +26,7 @@ export interface RollupRow {
   failedRequests: number;
 }
 
-export interface UsagePoint {
-  /** Start of the local day or hour, ISO 8601 with the zone's offset: `2026-11-26T00:00:00+01:00`. */
-  bucket: string;
-  key_id: number;
-  key_name: string | null;
-  model: string;
-  requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  estimated_requests: number;
-  failed_requests: number;
-}
 
-export interface UsageTotals {
-  requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-}
 
 /** Days since 1970-01-01 of a real calendar date `YYYY-MM-DD`, or undefined. */
 export function parseDay(text: string): number | undefined {

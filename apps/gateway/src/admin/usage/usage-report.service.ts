@@ -1,3 +1,4 @@
+import type { UsageResponse as UsageReport } from '@llmproxy/api-types';
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { SqlClient, readTimestamp, type SqlParam } from '@llmproxy/persistence';
 import { QuotaService } from '@llmproxy/quota';
@@ -16,16 +17,7 @@ export interface UsageQuery {
   model?: string;
 }
 
-export interface UsageReport {
-  time_zone: string;
-  granularity: Granularity;
-  /** First local date of the range, `YYYY-MM-DD`. */
-  from: string;
-  /** Last local date of the range (included). */
-  to: string;
-  series: UsagePoint[];
-  totals: UsageTotals;
-}
+export type { UsageReport };
 
 export const CSV_COLUMNS = [
   'bucket',

@@ -1,0 +1,167 @@
+/**
+ * The admin API's JSON (snake_case), shared by the backend that sends it and the Angular UI that
+ * reads it. Types only: no runtime code, no Nest, no Node — the UI's compiler reads this file too.
+ */
+/** Usage of one key in one quota window (the current day or month, in the server's APP_TZ). */
+export interface UsageWindow {
+  requests: number;
+  tokens: number;
+  /** Tokens held by requests still running; they count against the limit until settled. */
+  reserved_tokens: number;
+  request_limit: number | null;
+  token_limit: number | null;
+  /** ISO 8601 with the server's offset, e.g. 2025-03-30T00:00:00+01:00. */
+  resets_at: string;
+}
+
+export interface ApiKeyView {
+  id: number;
+  name: string;
+  key_prefix: string;
+  is_active: boolean;
+  expires_at: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  allowed_models: string[] | null;
+  max_concurrent: number | null;
+  daily_token_limit: number | null;
+  monthly_token_limit: number | null;
+  daily_request_limit: number | null;
+  monthly_request_limit: number | null;
+}
+
+/** A key's usage in the current day and month windows. */
+export interface KeyUsage {
+  day: UsageWindow;
+  month: UsageWindow;
+}
+
+export interface ApiKeyWithUsage extends ApiKeyView {
+  usage: KeyUsage;
+}
+
+/** The answer to create and rotate: the only time the plaintext key is sent. */
+export type ApiKeyWithSecret = ApiKeyView & { key: string };
+
+export interface QuotaLimits {
+  daily_token_limit: number | null;
+  monthly_token_limit: number | null;
+  daily_request_limit: number | null;
+  monthly_request_limit: number | null;
+}
+
+export interface CreateApiKeyRequest extends Partial<QuotaLimits> {
+  name: string;
+  expires_at?: string;
+  allowed_models?: string[];
+  max_concurrent?: number;
+}
+
+/** Absent fields stay as they are; null clears. */
+export interface UpdateApiKeyRequest {
+  name?: string;
+  expires_at?: string | null;
+  allowed_models?: string[] | null;
+  max_concurrent?: number | null;
+}
+
+export interface LoginResponse {
+  token: string;
+  expires_at: string;
+}
+
+export interface Settings {
+  ollama_url: string;
+  default_model: string | null;
+  model_aliases: Record<string, string>;
+  num_ctx: number;
+}
+
+export interface UpdateSettingsRequest extends Partial<Settings> {
+  save_unreachable?: boolean;
+}
+
+export type OllamaStatus = { reachable: true; version: string } | { reachable: false; error: string };
+
+export interface UpdateSettingsResponse {
+  settings: Settings;
+  ollama: OllamaStatus;
+}
+
+export interface OllamaModel {
+  name: string;
+  model: string;
+  modified_at: string;
+  size: number;
+  digest: string;
+  details: Record<string, unknown>;
+}
+
+export interface OllamaModelsResponse {
+  models: OllamaModel[];
+}
+
+export interface ProxyInfo {
+  proxy_url: string;
+  ollama_base_url: string;
+  openai_base_url: string;
+  anthropic_base_url: string;
+  admin_url: string;
+}
+
+export type Granularity = 'day' | 'hour';
+
+export interface UsageQuery {
+  /** YYYY-MM-DD, inclusive, in the server's time zone. */
+  from: string;
+  to: string;
+  granularity: Granularity;
+  key_id?: number | null;
+  model?: string | null;
+}
+
+export interface UsageRow {
+  /** Start of the local day or hour, ISO 8601 with the zone's offset: `2026-11-26T00:00:00+01:00`. */
+  bucket: string;
+  key_id: number;
+  key_name: string | null;
+  model: string;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  estimated_requests: number;
+  failed_requests: number;
+}
+
+export interface UsageResponse {
+  time_zone: string;
+  granularity: Granularity;
+  from: string;
+  to: string;
+  series: UsageRow[];
+  totals: UsageTotals;
+}
+
+export interface UsageTotals {
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  target_name: string | null;
+  /** Old and new value of each changed field; never a secret. */
+  changes: Record<string, { old: unknown; new: unknown }> | null;
+}
+
+/** Nest's error body. */
+export interface ApiErrorBody {
+  statusCode: number;
+  message: string | string[];
+  error?: string;
+}
