@@ -1,39 +1,56 @@
 #!/usr/bin/env node
-// `npm run dev`: the backend in watch mode (tsc -w, tsc-alias -w, node --watch) and `ng serve`
-// with /api proxied to the admin port (angular-admin/proxy.conf.json), together; Ctrl-C stops all.
+// `npm run dev`: the backend rebuilt and restarted on every change, and `ng serve` with /api proxied
+// to the admin port (angular-admin/proxy.conf.json), together; Ctrl-C stops everything.
+// tsc -w compiles; after each compilation tsc-alias rewrites the @llmproxy/* imports and only then is
+// the server restarted, so it never starts on half-rewritten output.
 import { spawn, spawnSync } from 'node:child_process';
 
-const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
-
 const config = ['-p', 'apps/gateway/tsconfig.app.json'];
-const children = [
-  ['tsc', ['npx', 'tsc', '-w', '--preserveWatchOutput', ...config]],
-  ['alias', ['npx', 'tsc-alias', '-w', ...config]],
-  ['api', [process.execPath, '--watch', 'dist/apps/gateway/src/main.js']],
-  ['ui', ['npm', '--prefix', 'angular-admin', 'start']],
-].map(([name, [command, ...args]]) => {
+const env = { ...process.env, ADMIN_PASSWORD: process.env.ADMIN_PASSWORD ?? 'dev' };
+const children = new Set();
+let stopping = false;
+let server;
+
+function run(name, command, args) {
   // Own process group each, so Ctrl-C reaches what npx and npm start underneath.
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ADMIN_PASSWORD: process.env.ADMIN_PASSWORD ?? 'dev' } });
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  children.add(child);
   for (const stream of [child.stdout, child.stderr]) {
-    stream.on('data', (data) => process.stdout.write(String(data).replace(/^(?=.)/gm, `[${name}] `)));
+    stream.on('data', (data) => {
+      process.stdout.write(String(data).replace(/^(?=.)/gm, `[${name}] `));
+      if (name === 'tsc' && /Found \d+ errors?\. Watching for file changes/.test(String(data))) restartServer();
+    });
   }
   child.on('exit', (code) => {
-    if (!stopping) console.log(`[${name}] exited with ${code}`);
+    children.delete(child);
+    if (!stopping && name !== 'api') console.log(`[${name}] exited with ${code}`);
   });
   return child;
-});
+}
 
-let stopping = false;
+function kill(child) {
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
+
+function restartServer() {
+  const alias = spawnSync('npx', ['tsc-alias', ...config], { stdio: 'inherit' });
+  if (alias.status !== 0) return;
+  const start = () => (server = run('api', process.execPath, ['dist/apps/gateway/src/main.js']));
+  if (!server || server.exitCode !== null) return start();
+  server.once('exit', start);
+  kill(server);
+}
+
+run('tsc', 'npx', ['tsc', '-w', '--preserveWatchOutput', ...config]);
+run('ui', 'npm', ['--prefix', 'angular-admin', 'start']);
+
 const stop = () => {
   stopping = true;
-  for (const child of children) {
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
+  for (const child of children) kill(child);
   setTimeout(() => process.exit(0), 2_000).unref();
 };
 process.on('SIGINT', stop);
