@@ -73,6 +73,34 @@ describe.each(databases)('quota store on $name', (database) => {
     expect(december.admitted && december.reservation.monthKey).toBe('2026-12');
   });
 
+  it('admits with a prompt bound when plenty is left, and computes the estimate only near the limit', async () => {
+    const now = new Date('2026-06-11T10:00:00Z');
+    let computed = 0;
+    const prompt = (bound: number, estimate: number) => ({ bound, exact: () => (computed++, estimate) });
+    const admit = (key: ApiKeyRecord, promptEstimate: { bound: number; exact(): number }) =>
+      quota.admit({ key, promptEstimate, requestedMaxTokens: 100, generates: true, anthropicHeaders: false, now });
+
+    const roomy = await newKey({ dailyTokens: 1_000_000 });
+    const first = await admit(roomy, prompt(4_000, 1_000));
+    expect(first.admitted && first.reservation).toMatchObject({ tokens: 4_100, completionCap: 100 });
+    expect(computed).toBe(0);
+
+    const tight = await newKey({ dailyTokens: 5_000 });
+    const second = await admit(tight, prompt(4_000, 1_000));
+    expect(second.admitted && second.reservation).toMatchObject({ tokens: 1_100, completionCap: 100 });
+    expect(computed).toBe(1);
+    const third = await admit(tight, prompt(5_000, 4_000));
+    expect(third).toMatchObject({ admitted: false, kind: 'tokens' });
+    expect(computed).toBe(2);
+    expect((await counters(tight, now)).day).toMatchObject({ requests: 1, reserved_tokens: 1_100 });
+  });
+
+  it('caps a completion asked for as 1e308 tokens to what is left', async () => {
+    const key = await newKey({ dailyTokens: 10_000 });
+    const result = await quota.admit({ key, promptEstimate: 100, requestedMaxTokens: 1e308, generates: true, anthropicHeaders: false, now: new Date('2026-06-11T10:00:00Z') });
+    expect(result.admitted && result.reservation).toMatchObject({ tokens: 10_000, completionCap: 9_900 });
+  });
+
   it('settles exactly once: charges the tokens, releases the reservation and records the rollup', async () => {
     const key = await newKey({ dailyTokens: 1000 });
     const now = new Date();

@@ -1,5 +1,5 @@
 import { get_encoding } from 'tiktoken';
-import { countTokens, estimatePromptTokens } from './token-estimator.js';
+import { countTokens, estimatePromptTokens, PromptSize, promptTokenBound } from './token-estimator.js';
 
 describe('countTokens', () => {
   it('counts short texts exactly with cl100k_base', () => {
@@ -35,5 +35,34 @@ describe('estimatePromptTokens', () => {
   it('counts system prompts and tool definitions of translated dialects', () => {
     const withTools = estimatePromptTokens({ system: 'you are helpful', messages: [], tools: [{ name: 'get_weather', description: 'look up the weather', input_schema: { type: 'object' } }] });
     expect(withTools).toBeGreaterThan(countTokens('you are helpful'));
+  });
+});
+
+describe('promptTokenBound', () => {
+  const bodies: [string, unknown][] = [
+    ['empty', {}],
+    ['short chat', { model: 'm', messages: [{ role: 'user', content: 'hello world' }] }],
+    ['images', { model: 'm', messages: [{ role: 'user', content: 'hi', images: ['iVBORw0KGgo'.repeat(100)] }] }],
+    ['CJK and emoji', { messages: [{ role: 'user', content: '東京タワー 🗼🗼🗼 Straße '.repeat(40) }] }],
+    ['long mixed, sampled', { system: 'x'.repeat(30_000), messages: [{ role: 'user', content: '東京'.repeat(5_000) }, { role: 'assistant', content: 'ok '.repeat(9_000) }] }],
+    ['long dense samples, sparse middle', { system: '🗼'.repeat(3_000) + ' '.repeat(40_000) + '🗼'.repeat(3_000) }],
+    ['tools', { system: 'you are helpful', messages: [], tools: [{ name: 'get_weather', description: 'look up the weather', input_schema: { type: 'object' } }] }],
+  ];
+
+  it.each(bodies)('is never below the estimate: %s', (_name, body) => {
+    expect(promptTokenBound(body)).toBeGreaterThanOrEqual(estimatePromptTokens(body));
+  });
+
+  it('is the UTF-8 length of the texts and separators plus the fixed costs', () => {
+    expect(promptTokenBound({ model: 'm', messages: [{ role: 'user', content: 'hello' }, { role: 'user', content: 'Straße' }] })).toBe(5 + 1 + 7 + 2 * 4);
+  });
+
+  it('PromptSize computes the estimate only when asked, once', () => {
+    const body = { messages: [{ role: 'user', content: 'hello world' }] };
+    const size = new PromptSize(body);
+    expect(size.bound).toBe(promptTokenBound(body));
+    expect(size.computed).toBeUndefined();
+    expect(size.exact()).toBe(estimatePromptTokens(body));
+    expect(size.computed).toBe(estimatePromptTokens(body));
   });
 });

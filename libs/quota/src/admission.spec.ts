@@ -1,5 +1,5 @@
 import type { QuotaLimits } from '@llmproxy/keys';
-import { DEFAULT_COMPLETION_CAP, decideAdmission, refusalMessage, type AdmissionInput } from './admission.js';
+import { BOUND_HEADROOM, DEFAULT_COMPLETION_CAP, decideAdmission, decideWithBound, refusalMessage, type AdmissionInput } from './admission.js';
 import { dayWindow } from './windows.js';
 
 const none: QuotaLimits = { dailyTokens: null, monthlyTokens: null, dailyRequests: null, monthlyRequests: null };
@@ -109,5 +109,48 @@ describe('refusalMessage', () => {
     const window = dayWindow(new Date('2026-11-26T12:00:00Z'), 'Europe/Berlin');
     const message = refusalMessage({ admitted: false, kind: 'tokens', window: 'day', limit: 100000, heldByInFlight: false }, window, '2026-11-27T00:00:00+01:00');
     expect(message).toBe('daily token quota of 100000 exhausted; resets 2026-11-27T00:00:00+01:00');
+  });
+});
+
+describe('decideWithBound', () => {
+  it('decides with the bound only where every estimate up to it gets the same decision and cap', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const int = (max: number) => Math.floor(random() * (max + 1));
+    const maybe = (value: () => number) => (random() < 0.5 ? value() : null);
+    let used = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const bound = 1 + int(50_000);
+      const tokenLimit = () => (random() < 0.5 ? int(2_000_000) : int(100_000));
+      const base = input({
+        limits: { dailyTokens: maybe(tokenLimit), monthlyTokens: maybe(tokenLimit), dailyRequests: maybe(() => int(20)), monthlyRequests: null },
+        day: { requests: int(20), tokens: int(100_000), reservedTokens: int(100_000) },
+        month: { requests: 0, tokens: int(100_000), reservedTokens: int(100_000) },
+        requestedMaxTokens: maybe(() => int(20_000)),
+        generates: random() < 0.8,
+        maxConcurrent: maybe(() => int(3)),
+        inFlight: int(3),
+      });
+      const withBound = decideWithBound({ ...base, promptEstimate: bound });
+      if (withBound === 'estimate') continue;
+      used++;
+      for (const estimate of [1, int(bound), bound]) {
+        const exact = decideAdmission({ ...base, promptEstimate: estimate });
+        if (withBound.admitted) {
+          const tokenLimited = base.limits.dailyTokens !== null || base.limits.monthlyTokens !== null;
+          expect(exact).toEqual({ admitted: true, completionCap: withBound.completionCap, reservedTokens: tokenLimited ? withBound.reservedTokens - bound + estimate : 0 });
+        } else {
+          expect(exact).toEqual(withBound);
+        }
+      }
+    }
+    expect(used).toBeGreaterThan(500);
+  });
+
+  it('asks for the estimate when a token window has less than the headroom left', () => {
+    const limits = { ...none, dailyTokens: BOUND_HEADROOM * (100 + DEFAULT_COMPLETION_CAP) };
+    expect(decideWithBound(input({ limits, promptEstimate: 100 }))).toEqual({ admitted: true, reservedTokens: 100 + DEFAULT_COMPLETION_CAP, completionCap: DEFAULT_COMPLETION_CAP });
+    expect(decideWithBound(input({ limits, promptEstimate: 101 }))).toBe('estimate');
+    expect(decideWithBound(input({ limits: { ...none, dailyTokens: 5 }, promptEstimate: 100 }))).toBe('estimate');
   });
 });

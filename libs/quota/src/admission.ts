@@ -91,6 +91,37 @@ export function decideAdmission(input: AdmissionInput): Admission {
   return { admitted: true, reservedTokens: input.promptEstimate + cap, completionCap: input.generates ? cap : null };
 }
 
+/**
+ * How much room a cheap upper bound of the prompt (`promptTokenBound` in libs/metering: the UTF-8
+ * length, never below the estimate) needs before it may stand in for the tiktoken estimate: every
+ * limited token window must have at least BOUND_HEADROOM × (bound + the full completion cap) left.
+ * Then the estimate, being smaller, would be admitted with the same completion cap, so the decision
+ * is the same and only the reservation is larger (over-reserving is safe; the headroom keeps it from
+ * crowding out a key's concurrent requests). Otherwise the caller computes the estimate and decides
+ * again with `decideAdmission`.
+ */
+export const BOUND_HEADROOM = 8;
+
+/**
+ * `decideAdmission` when `input.promptEstimate` is only an upper bound of the estimate: the same
+ * decision, or 'estimate' when the bound could change it (a token refusal, or less than
+ * BOUND_HEADROOM × (bound + full completion cap) left in a limited token window). Refusals for
+ * concurrency or requests do not depend on the estimate and are returned as they are.
+ */
+export function decideWithBound(input: AdmissionInput): Admission | 'estimate' {
+  const admission = decideAdmission(input);
+  if (!admission.admitted) return admission.kind === 'tokens' ? 'estimate' : admission;
+  const fullCap = input.generates ? (input.requestedMaxTokens ?? DEFAULT_COMPLETION_CAP) : 0;
+  for (const [counters, limit] of [
+    [input.day, input.limits.dailyTokens],
+    [input.month, input.limits.monthlyTokens],
+  ] as const) {
+    if (limit === null) continue;
+    if (BOUND_HEADROOM * (input.promptEstimate + fullCap) > limit - counters.tokens - counters.reservedTokens) return 'estimate';
+  }
+  return admission;
+}
+
 /** The message of a refusal, naming the limit and when it resets. */
 export function refusalMessage(refusal: Extract<Admission, { admitted: false }>, window: QuotaWindow, resetsAt: string): string {
   if (refusal.kind === 'concurrency') {

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { PoolClient } from 'pg';
-import type { PostgresClient, SqlParam } from '@llmproxy/persistence';
-import { decideAdmission, type WindowCounters } from './admission.js';
-import { QuotaStore, rowToCounters, type KeyCounters, type Reservation, type ReserveInput, type ReserveResult, type Settlement } from './quota-store.js';
+import type { PostgresClient } from '@llmproxy/persistence';
+import { BOUND_HEADROOM, DEFAULT_COMPLETION_CAP, type Admission, type QuotaKind, type WindowCounters } from './admission.js';
+import { QuotaStore, type KeyCounters, type Reservation, type ReserveInput, type ReserveResult, type Settlement } from './quota-store.js';
 import { SQL } from './quota-sql.js';
 import { groupCounters } from './sqlite-quota-store.js';
-import type { CurrentWindows } from './windows.js';
+import type { CurrentWindows, WindowKind } from './windows.js';
 
-/** First half of the advisory-lock key: llmproxy's quota admissions (the second half is the key id). */
+/**
+ * First half of the advisory-lock key: llmproxy's quota admissions (the second half is the key id).
+ * `llmproxy_admit` takes the same lock with the literal 4521 (= 0x11a9).
+ */
 const ADVISORY_NAMESPACE = 0x11a9;
 
 /**
@@ -26,9 +28,23 @@ async function retryOnConflict<T>(work: () => Promise<T>, attempts = 5): Promise
   }
 }
 
-/** Locks the key's two counter rows in one fixed order (the month key sorts first), so two admissions never deadlock. */
-const LOCK_COUNTERS =
-  'SELECT period_key, requests, tokens, reserved_tokens FROM quota_counters WHERE api_key_id = ? AND period_key IN (?, ?) ORDER BY period_key FOR UPDATE';
+/** The whole admission (see the migration that creates the function); the casts fix its overload. */
+export const ADMIT = `SELECT * FROM llmproxy_admit(?::integer, ?::varchar, ?::varchar, ?::bigint, ?::bigint, ?::bigint, ?::bigint,
+  ?::bigint, ?::boolean, ?::bigint, ?::bigint, ?::bigint, ?::boolean, ?::bigint, ?::varchar, ?::timestamptz, ?::timestamptz)`;
+
+/** The decision in a row of `llmproxy_admit`, in `decideAdmission`'s terms ('estimate': decide again with the estimate). */
+export function admitRowToResult(row: Record<string, unknown>): Admission | 'estimate' {
+  if (row.admitted === true) {
+    return { admitted: true, reservedTokens: Number(row.reserved), completionCap: row.cap === null ? null : Number(row.cap) };
+  }
+  if (row.kind === 'estimate') return 'estimate';
+  return { admitted: false, kind: row.kind as QuotaKind, window: row.win as WindowKind, limit: Number(row.lim), heldByInFlight: row.held === true };
+}
+
+/** One window's counters as `llmproxy_admit` read them (before this admission). */
+export function admitRowCounters(row: Record<string, unknown>, window: WindowKind): WindowCounters {
+  return { requests: Number(row[`${window}_requests`]), tokens: Number(row[`${window}_tokens`]), reservedTokens: Number(row[`${window}_reserved`]) };
+}
 
 /**
  * Settlement in one statement, so it is atomic and happens once: deleting the reservation is the
@@ -71,9 +87,10 @@ const RELEASE_EXPIRED = `WITH r AS (DELETE FROM quota_reservations WHERE expires
   SELECT (SELECT count(*) FROM r) AS released`;
 
 /**
- * PostgreSQL: several replicas share the counters. An admission locks the key's two counter rows
- * (SELECT … FOR UPDATE), decides, and updates them in one transaction, so concurrent admissions of
- * one key are serialized across processes while different keys proceed in parallel.
+ * PostgreSQL: several replicas share the counters. An admission (one call of `llmproxy_admit`)
+ * takes the key's advisory lock, locks its two counter rows, decides, and updates them in one
+ * statement's transaction, so concurrent admissions of one key are serialized across processes
+ * while different keys proceed in parallel; settlement takes the same advisory lock first.
  */
 export class PostgresQuotaStore extends QuotaStore {
   constructor(private readonly sql: PostgresClient) {
@@ -84,45 +101,59 @@ export class PostgresQuotaStore extends QuotaStore {
     return retryOnConflict(() => this.reserveOnce(input));
   }
 
+  /**
+   * One round trip: `llmproxy_admit` (migration 1764400000000) takes the key's advisory lock, reads
+   * and locks the counter rows, decides by `decideAdmission`'s rules, updates the counters and
+   * inserts the reservation, in the autocommit transaction of one statement through the pool. With a
+   * prompt bound it may answer 'estimate' (the bound could change the decision, nothing was written):
+   * then the estimate is computed and the function called again with it.
+   */
   private async reserveOnce(input: ReserveInput): Promise<ReserveResult> {
-    const { keyId, windows } = input;
+    const prompt = input.promptEstimate;
+    if (typeof prompt === 'number') return this.admit(input, prompt, false);
+    const bounded = await this.admit(input, prompt.bound, true);
+    return bounded === 'estimate' ? this.admit(input, prompt.exact(), false) : bounded;
+  }
+
+  private async admit(input: ReserveInput, promptEstimate: number, bound: true): Promise<ReserveResult | 'estimate'>;
+  private async admit(input: ReserveInput, promptEstimate: number, bound: false): Promise<ReserveResult>;
+  private async admit(input: ReserveInput, promptEstimate: number, bound: boolean): Promise<ReserveResult | 'estimate'> {
+    const { keyId, windows, limits } = input;
     const dayKey = windows.day.key;
     const monthKey = windows.month.key;
-    const client = await this.sql.pool.connect();
-    let open = false;
-    try {
-      await client.query('BEGIN');
-      open = true;
-      // One admission of a key at a time, across replicas; other keys are not held up.
-      await this.query(client, 'SELECT pg_advisory_xact_lock(?::integer, ?::integer)', [ADVISORY_NAMESPACE, keyId]);
-      await this.query(client, SQL.ensureCounters, [keyId, dayKey, keyId, monthKey]);
-      const rows = (await this.query(client, LOCK_COUNTERS, [keyId, dayKey, monthKey])).rows;
-      const day = rowToCounters(rows.find((row) => row.period_key === dayKey));
-      const month = rowToCounters(rows.find((row) => row.period_key === monthKey));
-      const inFlight = input.maxConcurrent === null ? 0 : Number((await this.query(client, SQL.countReservations, [keyId])).rows[0]?.n ?? 0);
-      const admission = decideAdmission({ ...input, day, month, inFlight });
-      if (!admission.admitted) {
-        await client.query('ROLLBACK');
-        open = false;
-        return { admitted: false, refusal: admission };
-      }
-      const tokens = admission.reservedTokens;
-      await this.query(client, SQL.addToCounters, [tokens, keyId, dayKey, monthKey]);
-      const id = randomUUID();
-      await this.query(client, SQL.insertReservation, [id, keyId, dayKey, monthKey, tokens, input.now.toISOString(), input.expiresAt.toISOString()]);
-      await client.query('COMMIT');
-      open = false;
-      const after = (counters: WindowCounters) => ({ requests: counters.requests + 1, tokens: counters.tokens, reservedTokens: counters.reservedTokens + tokens });
-      return {
-        admitted: true,
-        reservation: { id, keyId, dayKey, monthKey, tokens, completionCap: admission.completionCap, day: after(day), month: after(month) },
-      };
-    } catch (error) {
-      if (open) await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    const id = randomUUID();
+    const row = await this.sql.one(ADMIT, [
+      keyId,
+      dayKey,
+      monthKey,
+      limits.dailyRequests,
+      limits.monthlyRequests,
+      limits.dailyTokens,
+      limits.monthlyTokens,
+      promptEstimate,
+      bound,
+      BOUND_HEADROOM,
+      // A client may ask for 1e308 tokens; bigint cannot hold it, and any value above a limit caps the same.
+      input.requestedMaxTokens === null ? null : Math.min(input.requestedMaxTokens, Number.MAX_SAFE_INTEGER),
+      DEFAULT_COMPLETION_CAP,
+      input.generates,
+      input.maxConcurrent,
+      id,
+      input.now.toISOString(),
+      input.expiresAt.toISOString(),
+    ]);
+    if (!row) throw new Error('llmproxy_admit returned no row');
+    const result = admitRowToResult(row);
+    if (result === 'estimate') return 'estimate';
+    if (!result.admitted) return { admitted: false, refusal: result };
+    const day = admitRowCounters(row, 'day');
+    const month = admitRowCounters(row, 'month');
+    const tokens = result.reservedTokens;
+    const after = (counters: WindowCounters) => ({ requests: counters.requests + 1, tokens: counters.tokens, reservedTokens: counters.reservedTokens + tokens });
+    return {
+      admitted: true,
+      reservation: { id, keyId, dayKey, monthKey, tokens, completionCap: result.completionCap, day: after(day), month: after(month) },
+    };
   }
 
   async settle(reservation: Reservation, settlement: Settlement): Promise<boolean> {
@@ -156,9 +187,5 @@ export class PostgresQuotaStore extends QuotaStore {
       ? this.sql.all(SQL.selectAllCounters, [windows.day.key, windows.month.key])
       : this.sql.all(SQL.selectKeyCounters, [keyId, windows.day.key, windows.month.key]));
     return groupCounters(rows, windows);
-  }
-
-  private query(client: PoolClient, sql: string, params: SqlParam[]) {
-    return client.query({ ...this.sql.statement(sql), values: params });
   }
 }

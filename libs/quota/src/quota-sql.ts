@@ -2,7 +2,6 @@
 export const SQL = {
   ensureCounters:
     'INSERT INTO quota_counters (api_key_id, period_key, requests, tokens, reserved_tokens) VALUES (?, ?, 0, 0, 0), (?, ?, 0, 0, 0) ON CONFLICT (api_key_id, period_key) DO NOTHING',
-  selectCounter: 'SELECT requests, tokens, reserved_tokens FROM quota_counters WHERE api_key_id = ? AND period_key = ?',
   addToCounters:
     'UPDATE quota_counters SET requests = requests + 1, reserved_tokens = reserved_tokens + ? WHERE api_key_id = ? AND period_key IN (?, ?)',
   insertReservation:

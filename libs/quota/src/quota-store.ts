@@ -1,12 +1,16 @@
 import type { QuotaLimits } from '@llmproxy/keys';
-import type { Admission, WindowCounters } from './admission.js';
+import { decideAdmission, decideWithBound, type Admission, type WindowCounters } from './admission.js';
 import type { CurrentWindows } from './windows.js';
 
 export interface ReserveInput {
   keyId: number;
   limits: QuotaLimits;
   windows: CurrentWindows;
-  promptEstimate: number;
+  /**
+   * The prompt estimate, or a bound of it with a way to compute it: the store decides with the
+   * bound when `decideWithBound` allows it and calls `exact()` only when it does not.
+   */
+  promptEstimate: number | PromptTokens;
   requestedMaxTokens: number | null;
   generates: boolean;
   /** Requests of this key in flight at once (its unsettled reservations); null = no limit. */
@@ -14,6 +18,12 @@ export interface ReserveInput {
   now: Date;
   /** A reservation not settled by then (its process died) is released by the sweep. */
   expiresAt: Date;
+}
+
+/** A prompt's cheap upper bound and its (dearer) estimate, computed on demand. */
+export interface PromptTokens {
+  readonly bound: number;
+  exact(): number;
 }
 
 export interface Reservation {
@@ -73,4 +83,17 @@ export const EMPTY_COUNTERS: WindowCounters = Object.freeze({ requests: 0, token
 export function rowToCounters(row: Record<string, unknown> | undefined): WindowCounters {
   if (!row) return EMPTY_COUNTERS;
   return { requests: Number(row.requests), tokens: Number(row.tokens), reservedTokens: Number(row.reserved_tokens) };
+}
+
+/**
+ * The admission decision of a store that read `day`, `month` and `inFlight` under its lock: with the
+ * estimate, or with the prompt's bound when that cannot change the decision (`decideWithBound`),
+ * computing the estimate only otherwise.
+ */
+export function decideReservation(input: ReserveInput, day: WindowCounters, month: WindowCounters, inFlight: number): Admission {
+  const { limits, requestedMaxTokens, generates, maxConcurrent, promptEstimate } = input;
+  const base = { limits, day, month, requestedMaxTokens, generates, maxConcurrent, inFlight };
+  if (typeof promptEstimate === 'number') return decideAdmission({ ...base, promptEstimate });
+  const bounded = decideWithBound({ ...base, promptEstimate: promptEstimate.bound });
+  return bounded !== 'estimate' ? bounded : decideAdmission({ ...base, promptEstimate: promptEstimate.exact() });
 }

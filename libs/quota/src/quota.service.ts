@@ -1,7 +1,7 @@
 import type { KeyUsage, UsageWindow as WindowUsage } from '@llmproxy/api-types';
 import type { ApiKeyRecord, QuotaLimits } from '@llmproxy/keys';
 import { refusalMessage, type QuotaKind } from './admission.js';
-import { QuotaStore, type KeyCounters, type Reservation, type Settlement } from './quota-store.js';
+import { QuotaStore, type KeyCounters, type PromptTokens, type Reservation, type Settlement } from './quota-store.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import { currentWindows, formatLocal, secondsUntil, type CurrentWindows, type QuotaWindow } from './windows.js';
 
@@ -10,7 +10,8 @@ export const RESERVATION_TTL_MS = 5 * 60_000;
 
 export interface AdmitInput {
   key: ApiKeyRecord;
-  promptEstimate: number;
+  /** The estimate, or a bound of it with a way to compute it (see `decideWithBound`). */
+  promptEstimate: number | PromptTokens;
   requestedMaxTokens: number | null;
   generates: boolean;
   anthropicHeaders: boolean;

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { SqliteClient } from '@llmproxy/persistence';
-import { decideAdmission, type WindowCounters } from './admission.js';
+import type { WindowCounters } from './admission.js';
 import {
   EMPTY_COUNTERS,
   QuotaStore,
+  decideReservation,
   rowToCounters,
   type KeyCounters,
   type Reservation,
@@ -20,57 +21,72 @@ import { SQL } from './quota-sql.js';
  * with (TypeORM's shared-connection transactions would nest as savepoints under concurrency).
  */
 export class SqliteQuotaStore extends QuotaStore {
+  /**
+   * The two per-request transactions, built once (better-sqlite3's `transaction()` wraps a function
+   * in new closures on every call) over statements prepared once. An admission is usually three
+   * statements: read both counter rows, add to them, insert the reservation (plus a count when the
+   * key limits concurrency); the counter rows are created only when one is missing (a new day or
+   * month). A settlement is three: delete the reservation (the ticket: nothing else happens if it
+   * was settled or swept already), charge the counters, add to the hourly rollup.
+   */
+  private readonly reserveTx: { immediate(input: ReserveInput): ReserveResult };
+  private readonly settleTx: { immediate(reservation: Reservation, settlement: Settlement): boolean };
+
   constructor(private readonly sql: SqliteClient) {
     super();
-  }
+    const selectCounters = sql.prepare(SQL.selectKeyCounters);
+    const ensureCounters = sql.prepare(SQL.ensureCounters);
+    const countReservations = sql.prepare(SQL.countReservations);
+    const addToCounters = sql.prepare(SQL.addToCounters);
+    const insertReservation = sql.prepare(SQL.insertReservation);
+    const deleteReservation = sql.prepare(SQL.deleteReservation);
+    const settleCounters = sql.prepare(SQL.settleCounters);
+    const upsertRollup = sql.prepare(SQL.upsertRollup);
 
-  async reserve(input: ReserveInput): Promise<ReserveResult> {
-    const { keyId, windows } = input;
-    const dayKey = windows.day.key;
-    const monthKey = windows.month.key;
-    return this.sql.transactionSync((): ReserveResult => {
-      this.sql.runSync(SQL.ensureCounters, [keyId, dayKey, keyId, monthKey]);
-      const day = rowToCounters(this.sql.getSync(SQL.selectCounter, [keyId, dayKey]));
-      const month = rowToCounters(this.sql.getSync(SQL.selectCounter, [keyId, monthKey]));
-      const inFlight = input.maxConcurrent === null ? 0 : Number(this.sql.getSync<{ n: number }>(SQL.countReservations, [keyId])?.n ?? 0);
-      const admission = decideAdmission({ ...input, day, month, inFlight });
+    this.reserveTx = sql.db.transaction((input: ReserveInput): ReserveResult => {
+      const { keyId, windows } = input;
+      const dayKey = windows.day.key;
+      const monthKey = windows.month.key;
+      const rows = selectCounters.all(keyId, dayKey, monthKey) as Record<string, unknown>[];
+      if (rows.length < 2) ensureCounters.run(keyId, dayKey, keyId, monthKey);
+      const day = rowToCounters(rows.find((row) => row.period_key === dayKey));
+      const month = rowToCounters(rows.find((row) => row.period_key === monthKey));
+      const inFlight = input.maxConcurrent === null ? 0 : Number((countReservations.get(keyId) as { n: number } | undefined)?.n ?? 0);
+      const admission = decideReservation(input, day, month, inFlight);
       if (!admission.admitted) return { admitted: false, refusal: admission };
       const tokens = admission.reservedTokens;
-      this.sql.runSync(SQL.addToCounters, [tokens, keyId, dayKey, monthKey]);
+      addToCounters.run(tokens, keyId, dayKey, monthKey);
       const id = randomUUID();
-      this.sql.runSync(SQL.insertReservation, [
-        id,
-        keyId,
-        dayKey,
-        monthKey,
-        tokens,
-        this.sql.timestamp(input.now),
-        this.sql.timestamp(input.expiresAt),
-      ]);
+      insertReservation.run(id, keyId, dayKey, monthKey, tokens, sql.timestamp(input.now), sql.timestamp(input.expiresAt));
       const after = (counters: WindowCounters) => ({ requests: counters.requests + 1, tokens: counters.tokens, reservedTokens: counters.reservedTokens + tokens });
       return {
         admitted: true,
         reservation: { id, keyId, dayKey, monthKey, tokens, completionCap: admission.completionCap, day: after(day), month: after(month) },
       };
     });
-  }
 
-  async settle(reservation: Reservation, settlement: Settlement): Promise<boolean> {
-    const charged = settlement.promptTokens + settlement.completionTokens;
-    return this.sql.transactionSync(() => {
-      if (this.sql.runSync(SQL.deleteReservation, [reservation.id]) === 0) return false;
-      this.sql.runSync(SQL.settleCounters, [charged, reservation.tokens, reservation.keyId, reservation.dayKey, reservation.monthKey]);
-      this.sql.runSync(SQL.upsertRollup, [
+    this.settleTx = sql.db.transaction((reservation: Reservation, settlement: Settlement): boolean => {
+      if (deleteReservation.run(reservation.id).changes === 0) return false;
+      settleCounters.run(settlement.promptTokens + settlement.completionTokens, reservation.tokens, reservation.keyId, reservation.dayKey, reservation.monthKey);
+      upsertRollup.run(
         reservation.keyId,
         settlement.model,
-        this.sql.timestamp(settlement.bucketStart),
+        sql.timestamp(settlement.bucketStart),
         settlement.promptTokens,
         settlement.completionTokens,
         settlement.exact ? 0 : 1,
         settlement.failed ? 1 : 0,
-      ]);
+      );
       return true;
     });
+  }
+
+  async reserve(input: ReserveInput): Promise<ReserveResult> {
+    return this.reserveTx.immediate(input);
+  }
+
+  async settle(reservation: Reservation, settlement: Settlement): Promise<boolean> {
+    return this.settleTx.immediate(reservation, settlement);
   }
 
   async extend(ids: string[], expiresAt: Date): Promise<void> {

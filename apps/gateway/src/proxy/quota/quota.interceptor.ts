@@ -11,7 +11,7 @@ import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
 import { finalize } from 'rxjs';
 import { dialectForPath } from '@llmproxy/dialects';
-import { estimatePromptTokens } from '@llmproxy/metering';
+import { PromptSize } from '@llmproxy/metering';
 import { QuotaService } from '@llmproxy/quota';
 import { GatewayMetrics } from '../../core/metrics.js';
 import type { ProxyRequest } from '../proxy-request.js';
@@ -45,14 +45,16 @@ export class QuotaInterceptor implements NestInterceptor {
     const body = request.json ?? {};
     const dialect = dialectForPath(request.path);
     const limitsTokens = key.limits.dailyTokens !== null || key.limits.monthlyTokens !== null;
-    // The estimate is needed to admit only when tokens are limited; otherwise only if Ollama omits its count.
-    const promptEstimate = limitsTokens ? estimatePromptTokens(body) : undefined;
+    // The prompt counts only when tokens are limited (otherwise it is estimated only if Ollama omits
+    // its count). Admission gets a cheap bound and computes the tiktoken estimate only when the key
+    // has too little left for the bound to stand in for it (decideWithBound, libs/quota).
+    const prompt = limitsTokens ? new PromptSize(body) : undefined;
 
     let admission;
     try {
       admission = await this.quota.admit({
         key,
-        promptEstimate: promptEstimate ?? 0,
+        promptEstimate: prompt ?? 0,
         requestedMaxTokens: requestedMaxTokens(dialect, body),
         generates: route.generates,
         anthropicHeaders: dialect === 'anthropic',
@@ -66,7 +68,8 @@ export class QuotaInterceptor implements NestInterceptor {
       throw new HttpException(admission.message, HttpStatus.TOO_MANY_REQUESTS);
     }
     for (const [name, value] of Object.entries(admission.headers)) response.setHeader(name, value);
-    request.quota = { reservation: admission.reservation, promptEstimate };
+    // The estimate if admission computed it; the bound is no estimate (callers estimate on demand).
+    request.quota = { reservation: admission.reservation, promptEstimate: prompt?.computed };
     const cap = admission.reservation.completionCap;
     if (dialect === 'ollama' && cap !== null) {
       body.options = { ...((body.options as Record<string, unknown> | undefined) ?? {}), num_predict: cap };
