@@ -31,4 +31,10 @@ describe('NdjsonScanner', () => {
     expect(lines).toEqual([{ a: 1 }, { b: 2 }]);
     expect(invalid).toEqual(['not json']);
   });
+
+  it('reports JSON lines that are not objects (null, numbers, strings, arrays) instead of passing them on', () => {
+    const { lines, invalid } = scan([Buffer.from('null\n42\n"s"\n[1]\ntrue\n{"a":1}\n')]);
+    expect(lines).toEqual([{ a: 1 }]);
+    expect(invalid).toEqual(['null', '42', '"s"', '[1]', 'true']);
+  });
 });

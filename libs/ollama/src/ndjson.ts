@@ -3,7 +3,8 @@ const NEWLINE = 0x0a;
 /**
  * Splits an NDJSON byte stream into parsed lines as chunks arrive. Lines are cut at the newline
  * byte before decoding, so a multibyte character split across two TCP reads is decoded whole.
- * Lines that are not JSON are handed to `onInvalid` rather than thrown.
+ * Lines that are not JSON, or not a JSON object (`null`, `42`, `[…]` — never a line of Ollama's),
+ * are handed to `onInvalid` rather than thrown or passed on to code that reads fields of an object.
  */
 export class NdjsonScanner<T = unknown> {
   private pending: Buffer[] = [];
@@ -40,13 +41,17 @@ export class NdjsonScanner<T = unknown> {
   private emit(bytes: Buffer): void {
     const line = bytes.toString('utf8').trim();
     if (line === '') return;
-    let value: T;
+    let value: unknown;
     try {
-      value = JSON.parse(line) as T;
+      value = JSON.parse(line);
     } catch {
       this.onInvalid(line);
       return;
     }
-    this.onLine(value);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.onInvalid(line);
+      return;
+    }
+    this.onLine(value as T);
   }
 }

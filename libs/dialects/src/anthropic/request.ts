@@ -213,8 +213,9 @@ function translateTools(tools: unknown, toolChoice: unknown): OllamaTool[] {
 function optionalNumber(body: JsonObject, field: string, integer = false): number | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw invalid(field, integer ? 'must be an integer' : 'must be a number');
+  // Safe integers only: 1e308 or 2**63 would reach Ollama as a number its Go int cannot hold.
+  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isSafeInteger(value))) {
+    throw invalid(field, integer ? `must be an integer (at most ${Number.MAX_SAFE_INTEGER})` : 'must be a number');
   }
   return value;
 }

@@ -30,8 +30,9 @@ export function optionalNumber(body: JsonObject, key: string, param = key): numb
 export function optionalInteger(body: JsonObject, key: string, param = key, min = 0): number | undefined {
   const value = optionalNumber(body, key, param);
   if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < min) {
-    throw invalid(param, `Invalid value for '${param}': expected an integer >= ${min}.`);
+  // Safe integers only: 1e308 or 2**63 would reach Ollama as a number its Go int cannot hold.
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw invalid(param, `Invalid value for '${param}': expected an integer >= ${min} (at most ${Number.MAX_SAFE_INTEGER}).`);
   }
   return value;
 }
