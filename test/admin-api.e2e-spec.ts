@@ -1,52 +1,15 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
+import type { ApiKeyWithUsage, AuditEntry, UsageResponse } from '@llmproxy/api-types';
 import { FAKE_OLLAMA_VERSION, startFakeOllama, type FakeOllama } from './upstream/fake-ollama.js';
 import { testDatabases } from './support/databases.js';
 import { ADMIN_PASSWORD, eventually, startTestGateway, type TestGateway } from './support/gateway.js';
 
 const databases = await testDatabases();
 
-interface KeyWithUsage {
-  id: number;
-  name: string;
-  key_prefix: string;
-  is_active: boolean;
-  expires_at: string | null;
-  allowed_models: string[] | null;
-  max_concurrent: number | null;
-  daily_token_limit: number | null;
-  monthly_token_limit: number | null;
-  daily_request_limit: number | null;
-  monthly_request_limit: number | null;
-  usage: { day: { requests: number; tokens: number; request_limit: number | null }; month: { requests: number } };
-}
-interface AuditRow {
-  id: number;
-  at: string;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  target_name: string | null;
-  changes: Record<string, { old: unknown; new: unknown }> | null;
-}
-interface UsageReport {
-  time_zone: string;
-  granularity: string;
-  from: string;
-  to: string;
-  series: {
-    bucket: string;
-    key_id: number;
-    key_name: string | null;
-    model: string;
-    requests: number;
-    prompt_tokens: number;
-    completion_tokens: number;
-    estimated_requests: number;
-    failed_requests: number;
-  }[];
-  totals: { requests: number; prompt_tokens: number; completion_tokens: number };
-}
+type KeyWithUsage = ApiKeyWithUsage;
+type AuditRow = AuditEntry;
+type UsageReport = UsageResponse;
 
 /** A port nothing listens on: an Ollama URL that is refused at once. */
 async function closedPort(): Promise<number> {
