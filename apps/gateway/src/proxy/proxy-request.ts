@@ -25,7 +25,9 @@ export interface ProxyRequest extends Request {
   /** The parsed JSON body, set by JsonBodyInterceptor (the proxy reads bodies only after auth). */
   json?: Record<string, unknown>;
   /** Set by QuotaInterceptor on inference routes. */
-  quota?: { reservation: Reservation; promptEstimate: number | undefined };
+  quota?: { reservation: Reservation };
+  /** The prompt estimate once computed (by admission or by `promptEstimate()`); never computed twice. */
+  promptEstimate?: number;
   /** Set by the forwarder on inference routes. */
   metering?: Metering;
   requestId: string;

@@ -1,7 +1,7 @@
 import { Controller, ForbiddenException, HttpCode, NotFoundException, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { anthropic, DialectError, errorBody } from '@llmproxy/dialects';
-import { countTokens, estimatePromptTokens, type OllamaMeter } from '@llmproxy/metering';
+import { countTokens, type OllamaMeter } from '@llmproxy/metering';
 import { UpstreamError } from '@llmproxy/ollama';
 import { ReadsJsonBody } from '../body/json-body.decorator.js';
 import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
@@ -9,6 +9,7 @@ import { ModelResolver, type ResolvedModel } from '../models/model-resolver.js';
 import { modelAllowed } from '../native/model-access.js';
 import type { ProxyRequest } from '../proxy-request.js';
 import { applyQuotaCap } from '../quota/apply-cap.js';
+import { chargedTokens, promptEstimate } from '../quota/charged-tokens.js';
 import { Inference } from '../quota/inference.decorator.js';
 
 /**
@@ -58,12 +59,10 @@ export class AnthropicController {
     const ollamaRequest = applyQuotaCap(request, { ...translated.request, stream: true });
 
     const id = anthropic.newMessageId();
-    let estimate: number | undefined;
-    const promptEstimate = () => (estimate ??= request.quota?.promptEstimate ?? estimatePromptTokens(body));
-    const usage = (meter: OllamaMeter) => ({
-      input_tokens: meter.promptTokens ?? promptEstimate(),
-      output_tokens: meter.completionTokens ?? countTokens(meter.generated),
-    });
+    const usage = (meter: OllamaMeter) => {
+      const charged = chargedTokens(request, meter);
+      return { input_tokens: charged.prompt, output_tokens: charged.completion };
+    };
 
     const exchange = {
       path: '/api/chat' as const,
@@ -76,7 +75,7 @@ export class AnthropicController {
       const stream = new anthropic.AnthropicStreamTranslator({
         id,
         requestedModel: translated.requestedModel,
-        inputTokensEstimate: promptEstimate(),
+        inputTokensEstimate: promptEstimate(request),
       });
       // Reverse proxies (nginx) must not buffer the event stream.
       response.setHeader('x-accel-buffering', 'no');

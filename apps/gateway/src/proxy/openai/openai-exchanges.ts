@@ -1,5 +1,6 @@
 import { DialectError, errorBody, openai } from '@llmproxy/dialects';
-import { countTokens, estimatePromptTokens, type OllamaMeter } from '@llmproxy/metering';
+import type { OllamaMeter } from '@llmproxy/metering';
+import { chargedTokens } from '../quota/charged-tokens.js';
 import type { ProxyRequest } from '../proxy-request.js';
 import type { TranslatedExchange } from '../forwarding/translated-exchange.js';
 
@@ -8,10 +9,8 @@ import type { TranslatedExchange } from '../forwarding/translated-exchange.js';
  * it sent them; else the admission's prompt estimate and tiktoken over the generated text.
  */
 export function chargedUsage(request: ProxyRequest, meter: OllamaMeter): { prompt_tokens: number; completion_tokens: number } {
-  return {
-    prompt_tokens: meter.promptTokens ?? request.quota?.promptEstimate ?? estimatePromptTokens(request.json ?? {}),
-    completion_tokens: meter.completionTokens ?? (meter.generated === '' ? 0 : countTokens(meter.generated)),
-  };
+  const charged = chargedTokens(request, meter);
+  return { prompt_tokens: charged.prompt, completion_tokens: charged.completion };
 }
 
 export const openAiErrorBody = (status: number, message: string): object => errorBody('openai', status, message);
@@ -63,7 +62,7 @@ export function embeddingsExchange(request: ProxyRequest, translated: openai.Tra
       end: (meter) => {
         const embed: openai.OllamaEmbedResponse = {
           embeddings: answer?.embeddings ?? [],
-          prompt_eval_count: meter.promptTokens ?? request.quota?.promptEstimate ?? estimatePromptTokens(request.json ?? {}),
+          prompt_eval_count: chargedTokens(request, meter).prompt,
         };
         return openai.toEmbeddingsResponse(embed, translated.requestedModel, translated.encodingFormat);
       },

@@ -69,7 +69,8 @@ export class QuotaInterceptor implements NestInterceptor {
     }
     for (const [name, value] of Object.entries(admission.headers)) response.setHeader(name, value);
     // The estimate if admission computed it; the bound is no estimate (callers estimate on demand).
-    request.quota = { reservation: admission.reservation, promptEstimate: prompt?.computed };
+    request.quota = { reservation: admission.reservation };
+    request.promptEstimate = prompt?.computed;
     const cap = admission.reservation.completionCap;
     if (dialect === 'ollama' && cap !== null) {
       body.options = { ...((body.options as Record<string, unknown> | undefined) ?? {}), num_predict: cap };

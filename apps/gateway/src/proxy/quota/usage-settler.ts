@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type winston from 'winston';
 import type { Dialect } from '@llmproxy/dialects';
-import { countTokens, estimatePromptTokens, UsageLog, type UsageRecord } from '@llmproxy/metering';
+import { UsageLog, type UsageRecord } from '@llmproxy/metering';
 import { QuotaService } from '@llmproxy/quota';
 import { GatewayMetrics } from '../../core/metrics.js';
 import { APP_LOGGER } from '../../core/shared-resources.js';
 import type { ProxyRequest } from '../proxy-request.js';
+import { chargedTokens } from './charged-tokens.js';
 
 /**
  * Turns what was metered into the charge: Ollama's counts when it sent them; otherwise
@@ -31,21 +32,9 @@ export class UsageSettler {
       generated: '',
       producedOutput: false,
     };
-    let promptTokens = 0;
-    let completionTokens = 0;
-    let exact = true;
-    if (metering.producedOutput) {
-      if (metering.promptTokens !== undefined) promptTokens = metering.promptTokens;
-      else {
-        promptTokens = request.quota?.promptEstimate ?? estimatePromptTokens(request.json ?? {});
-        exact = false;
-      }
-      if (metering.completionTokens !== undefined) completionTokens = metering.completionTokens;
-      else {
-        completionTokens = countTokens(metering.generated);
-        exact = false;
-      }
-    }
+    // A request that got nothing from Ollama costs no tokens.
+    const charged = metering.producedOutput ? chargedTokens(request, metering) : { prompt: 0, completion: 0, exact: true };
+    const { prompt: promptTokens, completion: completionTokens, exact } = charged;
     const model = metering.model ?? (typeof request.json?.model === 'string' ? request.json.model : 'unknown');
     const failed = metering.outcome !== 'ok';
 
