@@ -13,6 +13,7 @@ import { createSqlClient, openDatabase } from '@llmproxy/persistence';
 import { QuotaService } from '@llmproxy/quota';
 import { defaultSettings, SettingsService } from '@llmproxy/settings';
 import { AdminAppModule } from './admin/admin-app.module.js';
+import { GatewayExpressAdapter } from './core/express-adapter.js';
 import { ListenerDrain } from './core/listener-drain.js';
 import { createAppLogger, NestWinstonLogger } from './core/logger.js';
 import { GatewayMetrics } from './core/metrics.js';
@@ -52,7 +53,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
   const nestLogger = new NestWinstonLogger(logger);
   const apps: INestApplication[] = [];
   try {
-    const proxy = await NestFactory.create<NestExpressApplication>(ProxyAppModule.forRoot(shared), {
+    const proxy = await NestFactory.create<NestExpressApplication>(ProxyAppModule.forRoot(shared), new GatewayExpressAdapter(), {
       bodyParser: false, // bodies are read after the key check, by JsonBodyInterceptor
       logger: ['error', 'warn'],
       abortOnError: false,
@@ -64,7 +65,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     await proxy.listen(config.proxy.port, config.proxy.host);
 
     const proxyPort = (proxy.getHttpServer().address() as AddressInfo).port;
-    const admin = await NestFactory.create<NestExpressApplication>(AdminAppModule.forRoot(shared, { host: config.proxy.host, port: proxyPort }), {
+    const admin = await NestFactory.create<NestExpressApplication>(AdminAppModule.forRoot(shared, { host: config.proxy.host, port: proxyPort }), new GatewayExpressAdapter(), {
       logger: ['error', 'warn'],
       abortOnError: false,
       cors: config.allowedOrigins.length > 0 ? { origin: config.allowedOrigins, credentials: true } : false,
