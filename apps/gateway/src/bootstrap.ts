@@ -104,6 +104,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
       log('warn', `${quota.unsettled} reservation(s) could not be settled in time; they expire on their own`);
     }
     await Promise.allSettled([proxy.close(), admin.close()]);
+    await quota.close().catch((error: unknown) => log('warn', `could not write the last quota changes: ${String(error)}`));
     if (dataSource.isInitialized) await dataSource.destroy();
     await usageLog.close();
   };

@@ -76,6 +76,8 @@ export abstract class QuotaStore {
   abstract releaseExpired(now: Date): Promise<number>;
   /** Counters of every key (or one) in the given windows. */
   abstract counters(windows: CurrentWindows, keyId?: number): Promise<Map<number, KeyCounters>>;
+  /** Writes whatever the store still holds back, before the database is closed. */
+  async close(): Promise<void> {}
 }
 
 export const EMPTY_COUNTERS: WindowCounters = Object.freeze({ requests: 0, tokens: 0, reservedTokens: 0 });

@@ -112,6 +112,11 @@ export class QuotaService {
     });
   }
 
+  /** Writes what the store holds back (the shutdown calls it last, before closing the database). */
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
   /** Renews this process's reservations in flight and releases those of dead processes. */
   async maintain(now = new Date()): Promise<{ released: number }> {
     if (this.inFlight.size > 0) await this.store.extend([...this.inFlight], new Date(now.getTime() + RESERVATION_TTL_MS));

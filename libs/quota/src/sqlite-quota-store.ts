@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteClient } from '@llmproxy/persistence';
 import type { WindowCounters } from './admission.js';
 import {
@@ -15,103 +16,355 @@ import {
 import type { CurrentWindows } from './windows.js';
 import { SQL } from './quota-sql.js';
 
+/** What this process knows of a key in the current windows: the database's counters plus its own changes. */
+interface KeyState {
+  dayKey: string;
+  monthKey: string;
+  day: WindowCounters;
+  month: WindowCounters;
+  /** The key's unsettled reservations (rows in the table, including a dead process's until they expire). */
+  inFlight: number;
+}
+
+/** Changes not yet written, merged per row so a batch writes each row once. */
+interface CounterDelta {
+  keyId: number;
+  periodKey: string;
+  requests: number;
+  tokens: number;
+  reservedTokens: number;
+}
+
+interface RollupDelta {
+  keyId: number;
+  model: string;
+  bucketStart: string;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  estimated: number;
+  failed: number;
+}
+
+type ReservationRow = [id: string, keyId: number, dayKey: string, monthKey: string, tokens: number, createdAt: string, expiresAt: string];
+
+/** Counter and rollup changes of one batch, added to the rows (created before: see `stateOf`). */
+const ADD_COUNTER_DELTAS =
+  'UPDATE quota_counters SET requests = requests + ?, tokens = tokens + ?, reserved_tokens = reserved_tokens + ? WHERE api_key_id = ? AND period_key = ?';
+const ADD_ROLLUP_DELTAS = `INSERT INTO usage_rollup (api_key_id, model, bucket_start, requests, prompt_tokens, completion_tokens, estimated_requests, failed_requests)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (api_key_id, model, bucket_start) DO UPDATE SET
+    requests = usage_rollup.requests + excluded.requests,
+    prompt_tokens = usage_rollup.prompt_tokens + excluded.prompt_tokens,
+    completion_tokens = usage_rollup.completion_tokens + excluded.completion_tokens,
+    estimated_requests = usage_rollup.estimated_requests + excluded.estimated_requests,
+    failed_requests = usage_rollup.failed_requests + excluded.failed_requests`;
+
+/** How long a failed write waits before it is tried again (admissions are refused meanwhile). */
+const RETRY_MS = 1_000;
+
 /**
- * SQLite: one process owns the file, and better-sqlite3 is synchronous, so each admission and each
- * settlement runs as one IMMEDIATE transaction of prepared statements that nothing can interleave
- * with (TypeORM's shared-connection transactions would nest as savepoints under concurrency).
+ * SQLite serves one llmproxy process (DESIGN.md §8), so that process can keep the quota ledger of
+ * the keys it serves in memory and decide admissions there, synchronously and exactly, while the
+ * database gets every change *behind*: all admissions and settlements of one event-loop turn are
+ * written in one IMMEDIATE transaction (a group commit) scheduled with `setImmediate`. Per request
+ * that is no transaction of its own and, for a request that starts and ends in different turns,
+ * two row writes (its reservation in and out); counter and rollup rows are written once per batch.
+ *
+ * What the database holds is always a state the ledger went through: each batch is atomic, and a
+ * key's counters are read from it (after writing what is pending) when this process first serves the
+ * key in a window. `settle` resolves once its batch is committed. A process killed with `kill -9`
+ * loses the changes of its last turn, together with the requests of that instant; reservations it
+ * had written are released by the usual expiry. While the database cannot be written, pending
+ * changes are kept and retried every second and admissions are refused (quotas fail closed).
+ *
+ * The settle-before-write ordering is what makes the ledger exact: nothing else writes these
+ * counters while the process runs (the key CLI and the admin API only touch keys and settings).
  */
 export class SqliteQuotaStore extends QuotaStore {
-  /**
-   * The two per-request transactions, built once (better-sqlite3's `transaction()` wraps a function
-   * in new closures on every call) over statements prepared once. An admission is usually three
-   * statements: read both counter rows, add to them, insert the reservation (plus a count when the
-   * key limits concurrency); the counter rows are created only when one is missing (a new day or
-   * month). A settlement is three: delete the reservation (the ticket: nothing else happens if it
-   * was settled or swept already), charge the counters, add to the hourly rollup.
-   */
-  private readonly reserveTx: { immediate(input: ReserveInput): ReserveResult };
-  private readonly settleTx: { immediate(reservation: Reservation, settlement: Settlement): boolean };
+  private readonly keys = new Map<number, KeyState>();
+  /** Reservations of this process not yet settled: id → what settling it must undo. */
+  private readonly open = new Map<string, { keyId: number; dayKey: string; monthKey: string; tokens: number }>();
+
+  private readonly counterDeltas = new Map<string, CounterDelta>();
+  private readonly rollupDeltas = new Map<string, RollupDelta>();
+  private readonly inserts = new Map<string, ReservationRow>();
+  private readonly deletes = new Set<string>();
+  private readonly extensions = new Map<string, string>();
+  private committed: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** The batch's turn (setImmediate), or the retry after a failed write (setTimeout). */
+  private scheduled: { cancel(): void } | undefined;
+  /** The last write's failure while it is not resolved: admissions are refused. */
+  private failure: unknown;
+
+  private readonly statements: Record<
+    'selectCounters' | 'ensureCounters' | 'countReservations' | 'insertReservation' | 'deleteReservation' | 'extendReservation' | 'addCounters' | 'addRollup',
+    BetterSqlite3.Statement
+  >;
+  private readonly writeBatch: { immediate(): void };
 
   constructor(private readonly sql: SqliteClient) {
     super();
-    const selectCounters = sql.prepare(SQL.selectKeyCounters);
-    const ensureCounters = sql.prepare(SQL.ensureCounters);
-    const countReservations = sql.prepare(SQL.countReservations);
-    const addToCounters = sql.prepare(SQL.addToCounters);
-    const insertReservation = sql.prepare(SQL.insertReservation);
-    const deleteReservation = sql.prepare(SQL.deleteReservation);
-    const settleCounters = sql.prepare(SQL.settleCounters);
-    const upsertRollup = sql.prepare(SQL.upsertRollup);
-
-    this.reserveTx = sql.db.transaction((input: ReserveInput): ReserveResult => {
-      const { keyId, windows } = input;
-      const dayKey = windows.day.key;
-      const monthKey = windows.month.key;
-      const rows = selectCounters.all(keyId, dayKey, monthKey) as Record<string, unknown>[];
-      if (rows.length < 2) ensureCounters.run(keyId, dayKey, keyId, monthKey);
-      const day = rowToCounters(rows.find((row) => row.period_key === dayKey));
-      const month = rowToCounters(rows.find((row) => row.period_key === monthKey));
-      const inFlight = input.maxConcurrent === null ? 0 : Number((countReservations.get(keyId) as { n: number } | undefined)?.n ?? 0);
-      const admission = decideReservation(input, day, month, inFlight);
-      if (!admission.admitted) return { admitted: false, refusal: admission };
-      const tokens = admission.reservedTokens;
-      addToCounters.run(tokens, keyId, dayKey, monthKey);
-      const id = randomUUID();
-      insertReservation.run(id, keyId, dayKey, monthKey, tokens, sql.timestamp(input.now), sql.timestamp(input.expiresAt));
-      const after = (counters: WindowCounters) => ({ requests: counters.requests + 1, tokens: counters.tokens, reservedTokens: counters.reservedTokens + tokens });
-      return {
-        admitted: true,
-        reservation: { id, keyId, dayKey, monthKey, tokens, completionCap: admission.completionCap, day: after(day), month: after(month) },
-      };
-    });
-
-    this.settleTx = sql.db.transaction((reservation: Reservation, settlement: Settlement): boolean => {
-      if (deleteReservation.run(reservation.id).changes === 0) return false;
-      settleCounters.run(settlement.promptTokens + settlement.completionTokens, reservation.tokens, reservation.keyId, reservation.dayKey, reservation.monthKey);
-      upsertRollup.run(
-        reservation.keyId,
-        settlement.model,
-        sql.timestamp(settlement.bucketStart),
-        settlement.promptTokens,
-        settlement.completionTokens,
-        settlement.exact ? 0 : 1,
-        settlement.failed ? 1 : 0,
-      );
-      return true;
-    });
+    this.statements = {
+      selectCounters: sql.prepare(SQL.selectKeyCounters),
+      ensureCounters: sql.prepare(SQL.ensureCounters),
+      countReservations: sql.prepare(SQL.countReservations),
+      insertReservation: sql.prepare(SQL.insertReservation),
+      deleteReservation: sql.prepare(SQL.deleteReservation),
+      extendReservation: sql.prepare(SQL.extendReservation),
+      addCounters: sql.prepare(ADD_COUNTER_DELTAS),
+      addRollup: sql.prepare(ADD_ROLLUP_DELTAS),
+    };
+    this.writeBatch = sql.db.transaction(() => this.writePending());
   }
 
   async reserve(input: ReserveInput): Promise<ReserveResult> {
-    return this.reserveTx.immediate(input);
+    if (this.failure !== undefined) throw this.failure;
+    const { keyId, windows } = input;
+    if (!this.knows(keyId, windows)) await this.outsideTransactions();
+    const state = this.stateOf(keyId, windows);
+    const admission = decideReservation(input, state.day, state.month, input.maxConcurrent === null ? 0 : state.inFlight);
+    if (!admission.admitted) return { admitted: false, refusal: admission };
+
+    const tokens = admission.reservedTokens;
+    const id = randomUUID();
+    for (const [counters, periodKey] of [
+      [state.day, state.dayKey],
+      [state.month, state.monthKey],
+    ] as const) {
+      counters.requests += 1;
+      counters.reservedTokens += tokens;
+      this.addCounterDelta(keyId, periodKey, 1, 0, tokens);
+    }
+    state.inFlight += 1;
+    this.open.set(id, { keyId, dayKey: state.dayKey, monthKey: state.monthKey, tokens });
+    this.inserts.set(id, [id, keyId, state.dayKey, state.monthKey, tokens, this.sql.timestamp(input.now) as string, this.sql.timestamp(input.expiresAt) as string]);
+    this.schedule();
+    return {
+      admitted: true,
+      reservation: { id, keyId, dayKey: state.dayKey, monthKey: state.monthKey, tokens, completionCap: admission.completionCap, day: { ...state.day }, month: { ...state.month } },
+    };
   }
 
   async settle(reservation: Reservation, settlement: Settlement): Promise<boolean> {
-    return this.settleTx.immediate(reservation, settlement);
+    const held = this.open.get(reservation.id);
+    // The ticket: a reservation is settled once, or not at all once the sweep released it.
+    if (!held) return false;
+    this.open.delete(reservation.id);
+    const charged = settlement.promptTokens + settlement.completionTokens;
+    const state = this.keys.get(held.keyId);
+    if (state) {
+      state.inFlight -= 1;
+      if (state.dayKey === held.dayKey) applySettlement(state.day, charged, held.tokens);
+      if (state.monthKey === held.monthKey) applySettlement(state.month, charged, held.tokens);
+    }
+    this.addCounterDelta(held.keyId, held.dayKey, 0, charged, -held.tokens);
+    this.addCounterDelta(held.keyId, held.monthKey, 0, charged, -held.tokens);
+    this.extensions.delete(reservation.id);
+    if (!this.inserts.delete(reservation.id)) this.deletes.add(reservation.id);
+    this.addRollup(held.keyId, settlement);
+    await this.nextCommit();
+    return true;
   }
 
   async extend(ids: string[], expiresAt: Date): Promise<void> {
-    const at = this.sql.timestamp(expiresAt);
-    this.sql.transactionSync(() => {
-      for (const id of ids) this.sql.runSync(SQL.extendReservation, [at, id]);
-    });
+    const at = this.sql.timestamp(expiresAt) as string;
+    for (const id of ids) {
+      const pending = this.inserts.get(id);
+      if (pending) pending[6] = at;
+      else if (this.open.has(id)) this.extensions.set(id, at);
+    }
+    if (this.extensions.size > 0) await this.nextCommit();
   }
 
+  /**
+   * Releases expired reservations in the table: a dead process's (this process renews its own, see
+   * QuotaService.maintain). Written state first, so the table and the counters agree; the ledger then
+   * forgets the keys concerned and reads them again when next used.
+   */
   async releaseExpired(now: Date): Promise<number> {
-    return this.sql.transactionSync(() => {
+    await this.outsideTransactions();
+    this.flushNow();
+    const released = this.sql.transactionSync(() => {
       const expired = this.sql.db.prepare(SQL.selectExpired).all(this.sql.timestamp(now)) as Record<string, unknown>[];
       for (const row of expired) {
         if (this.sql.runSync(SQL.deleteReservation, [row.id as string]) === 0) continue;
         this.sql.runSync(SQL.settleCounters, [0, Number(row.tokens), Number(row.api_key_id), row.day_key as string, row.month_key as string]);
       }
-      return expired.length;
+      return expired;
     });
+    for (const row of released) {
+      this.open.delete(row.id as string);
+      this.keys.delete(Number(row.api_key_id));
+    }
+    return released.length;
   }
 
   async counters(windows: CurrentWindows, keyId?: number): Promise<Map<number, KeyCounters>> {
+    await this.outsideTransactions();
+    this.flushNow();
     const rows = await (keyId === undefined
       ? this.sql.all(SQL.selectAllCounters, [windows.day.key, windows.month.key])
       : this.sql.all(SQL.selectKeyCounters, [keyId, windows.day.key, windows.month.key]));
     return groupCounters(rows, windows);
+  }
+
+  override async close(): Promise<void> {
+    await this.outsideTransactions();
+    this.flushNow();
+  }
+
+  /** Writes everything pending now (the shutdown and the readers above); throws if it cannot. */
+  flushNow(): void {
+    this.scheduled?.cancel();
+    this.scheduled = undefined;
+    this.flush(true);
+  }
+
+  private knows(keyId: number, windows: CurrentWindows): boolean {
+    const known = this.keys.get(keyId);
+    return known !== undefined && known.dayKey === windows.day.key && known.monthKey === windows.month.key;
+  }
+
+  /**
+   * TypeORM shares this connection, and an admin write's transaction stays open across event-loop
+   * turns: a statement issued meanwhile would join it (and go if it rolled back). The ledger's own
+   * reads and writes wait for it to end; it never takes more than a few milliseconds.
+   */
+  private async outsideTransactions(): Promise<void> {
+    while (this.sql.db.inTransaction) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** The key's state in these windows: the ledger's, or read from the database (pending changes written first). */
+  private stateOf(keyId: number, windows: CurrentWindows): KeyState {
+    const dayKey = windows.day.key;
+    const monthKey = windows.month.key;
+    if (this.knows(keyId, windows)) return this.keys.get(keyId)!;
+    this.flushNow();
+    const { selectCounters, ensureCounters, countReservations } = this.statements;
+    const rows = selectCounters.all(keyId, dayKey, monthKey) as Record<string, unknown>[];
+    if (rows.length < 2) ensureCounters.run(keyId, dayKey, keyId, monthKey);
+    const state: KeyState = {
+      dayKey,
+      monthKey,
+      day: { ...rowToCounters(rows.find((row) => row.period_key === dayKey)) },
+      month: { ...rowToCounters(rows.find((row) => row.period_key === monthKey)) },
+      inFlight: Number((countReservations.get(keyId) as { n: number } | undefined)?.n ?? 0),
+    };
+    this.keys.set(keyId, state);
+    return state;
+  }
+
+  private addCounterDelta(keyId: number, periodKey: string, requests: number, tokens: number, reservedTokens: number): void {
+    const id = `${keyId}\u0000${periodKey}`;
+    const delta = this.counterDeltas.get(id);
+    if (delta) {
+      delta.requests += requests;
+      delta.tokens += tokens;
+      delta.reservedTokens += reservedTokens;
+    } else {
+      this.counterDeltas.set(id, { keyId, periodKey, requests, tokens, reservedTokens });
+    }
+  }
+
+  private addRollup(keyId: number, s: Settlement): void {
+    const bucketStart = this.sql.timestamp(s.bucketStart) as string;
+    const id = `${keyId}\u0000${s.model}\u0000${bucketStart}`;
+    const delta = this.rollupDeltas.get(id) ?? { keyId, model: s.model, bucketStart, requests: 0, promptTokens: 0, completionTokens: 0, estimated: 0, failed: 0 };
+    delta.requests += 1;
+    delta.promptTokens += s.promptTokens;
+    delta.completionTokens += s.completionTokens;
+    delta.estimated += s.exact ? 0 : 1;
+    delta.failed += s.failed ? 1 : 0;
+    this.rollupDeltas.set(id, delta);
+  }
+
+  private nextCommit(): Promise<void> {
+    if (!this.committed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.committed = { promise, resolve };
+    }
+    this.schedule();
+    return this.committed.promise;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.failure !== undefined) return;
+    this.flushLater(0);
+  }
+
+  /** The next turn of the event loop (0), or after `ms`. */
+  private flushLater(ms: number): void {
+    const run = () => {
+      this.scheduled = undefined;
+      this.flush(false);
+    };
+    if (ms === 0) {
+      const immediate = setImmediate(run);
+      this.scheduled = { cancel: () => clearImmediate(immediate) };
+    } else {
+      const timer = setTimeout(run, ms).unref();
+      this.scheduled = { cancel: () => clearTimeout(timer) };
+    }
+  }
+
+  private get pending(): boolean {
+    return this.counterDeltas.size + this.rollupDeltas.size + this.inserts.size + this.deletes.size + this.extensions.size > 0;
+  }
+
+  /** One transaction for everything pending; on failure nothing is lost: it stays pending and is retried. */
+  private flush(rethrow: boolean): void {
+    if (this.pending && this.sql.db.inTransaction && !rethrow) {
+      // An admin transaction is open on the shared connection (see outsideTransactions): next turn.
+      this.flushLater(0);
+      return;
+    }
+    if (this.pending) {
+      try {
+        this.writeBatch.immediate();
+      } catch (error) {
+        this.failure = error;
+        this.scheduled?.cancel();
+        this.flushLater(RETRY_MS);
+        if (rethrow) throw error;
+        return;
+      }
+      this.counterDeltas.clear();
+      this.rollupDeltas.clear();
+      this.inserts.clear();
+      this.deletes.clear();
+      this.extensions.clear();
+    }
+    this.failure = undefined;
+    const committed = this.committed;
+    this.committed = undefined;
+    committed?.resolve();
+  }
+
+  private writePending(): void {
+    const { insertReservation, deleteReservation, extendReservation, addCounters, addRollup } = this.statements;
+    for (const row of this.inserts.values()) skipDeletedKey(() => insertReservation.run(...row));
+    for (const id of this.deletes) deleteReservation.run(id);
+    for (const [id, at] of this.extensions) extendReservation.run(at, id);
+    for (const d of this.counterDeltas.values()) addCounters.run(d.requests, d.tokens, d.reservedTokens, d.keyId, d.periodKey);
+    for (const d of this.rollupDeltas.values()) {
+      skipDeletedKey(() => addRollup.run(d.keyId, d.model, d.bucketStart, d.requests, d.promptTokens, d.completionTokens, d.estimated, d.failed));
+    }
+  }
+}
+
+function applySettlement(counters: WindowCounters, charged: number, reserved: number): void {
+  counters.tokens += charged;
+  counters.reservedTokens -= reserved;
+}
+
+/** A key deleted while its request was in flight: its rows are gone with it, nothing to write. */
+function skipDeletedKey(write: () => unknown): void {
+  try {
+    write();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw error;
   }
 }
 
