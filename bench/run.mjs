@@ -416,6 +416,7 @@ function makeTargets(ctx) {
       const nodeArgs = [];
       if (opts.profile) {
         const dir = path.join(opts.out, 'profiles', label);
+        fs.rmSync(dir, { recursive: true, force: true }); // this run's profile only
         fs.mkdirSync(dir, { recursive: true });
         nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
       }
