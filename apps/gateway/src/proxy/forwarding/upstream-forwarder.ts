@@ -117,6 +117,9 @@ export class UpstreamForwarder implements OnModuleDestroy {
         response.json(options.rewriteJson(JSON.parse(text)));
         return;
       }
+      // A single JSON answer (not a stream) leaves in one write with a Content-Length, as Ollama sent
+      // it: chunked framing and a second write for the end cost more than holding a few kilobytes.
+      const whole: Buffer[] | undefined = streaming ? undefined : [];
       try {
         for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
           if (firstChunk) {
@@ -124,11 +127,12 @@ export class UpstreamForwarder implements OnModuleDestroy {
             this.metrics.timeToFirstToken('ollama', options.meter!.model ?? 'unknown', (Date.now() - request.startedAt) / 1000);
           }
           meter?.push(chunk);
-          if (!response.write(chunk)) await once(response, 'drain', { signal: abort.signal });
+          if (whole) whole.push(chunk);
+          else if (!response.write(chunk)) await once(response, 'drain', { signal: abort.signal });
         }
         meter?.end();
         if (meter?.error) state.outcome = 'upstream_error';
-        response.end();
+        response.end(whole && (whole.length === 1 ? whole[0] : Buffer.concat(whole)));
       } catch (error) {
         upstream.body.destroy();
         if (abort.signal.aborted && !exchange.cutByShutdown) {
@@ -137,9 +141,16 @@ export class UpstreamForwarder implements OnModuleDestroy {
           return;
         }
         state.outcome = 'upstream_error';
-        const message = exchange.cutByShutdown ? SHUTDOWN_MESSAGE : (error instanceof UpstreamError ? error : toUpstreamError(error, ollamaUrl)).message;
-        // Headers are out: tell the client the way Ollama itself reports a mid-stream failure.
-        if (!response.writableEnded) response.end(`${JSON.stringify({ error: message })}\n`);
+        const failure = error instanceof UpstreamError ? error : toUpstreamError(error, ollamaUrl);
+        const message = exchange.cutByShutdown ? SHUTDOWN_MESSAGE : failure.message;
+        if (!response.headersSent) {
+          // A whole answer cut before it was complete: nothing was sent, so an error status can be.
+          state.status = exchange.cutByShutdown ? 503 : failure.status;
+          response.status(state.status).json({ error: message });
+        } else if (!response.writableEnded) {
+          // Headers are out: tell the client the way Ollama itself reports a mid-stream failure.
+          response.end(`${JSON.stringify({ error: message })}\n`);
+        }
       }
     } catch (error) {
       if (state.outcome === 'client_aborted') return;
