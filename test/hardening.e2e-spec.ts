@@ -1,6 +1,7 @@
 /**
  * Hardening (issue 9, part 1): upstream faults, client faults, fuzzing and auth abuse.
- * Not here (later parts): kill -9, PostgreSQL outage/recovery, the soak.
+ * The rest of the issue: kill -9 in data-safety.e2e-spec.ts, PostgreSQL outage and recovery in
+ * db-outage.e2e-spec.ts, the soak in soak.e2e-spec.ts.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -12,24 +13,15 @@ import { startFakeOllama, type FakeOllama, type RecordedRequest } from './upstre
 import { testDatabases } from './support/databases.js';
 import { ADMIN_PASSWORD, eventually, startTestGateway, type TestGateway } from './support/gateway.js';
 import { spawnGateway } from './support/spawned-gateway.js';
+import { CHAT, DIALECTS, errorMessageOf, post, type Json } from './support/dialects.js';
 
 const databases = await testDatabases();
 const sqlite = databases.filter((d) => d.name === 'sqlite');
-
-type Json = Record<string, unknown>;
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
 const STACK_TRACE = /\n\s+at [^\n]*:\d+:\d+|node_modules|\/work\/|\bat Object\.|TypeError|ReferenceError/;
-
-function post(baseUrl: string, path: string, key: string, body: unknown, raw = false): Promise<Response> {
-  return fetch(`${baseUrl}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
-    body: raw ? (body as string) : JSON.stringify(body),
-  });
-}
 
 interface SseEvent {
   event?: string;
@@ -159,28 +151,6 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-const CHAT = { model: 'llama3.2', messages: [{ role: 'user', content: 'hello' }] };
-
-/** One request per dialect, non-streaming, and how to read its error. */
-const DIALECTS = [
-  { name: 'native', path: '/api/chat', body: { ...CHAT, stream: false } },
-  { name: 'openai', path: '/v1/chat/completions', body: { ...CHAT, stream: false } },
-  { name: 'anthropic', path: '/v1/messages', body: { ...CHAT, max_tokens: 100, stream: false } },
-] as const;
-
-function errorMessageOf(dialect: string, body: Json): string {
-  if (dialect === 'native') {
-    expect(body).toEqual({ error: expect.any(String) });
-    return body.error as string;
-  }
-  if (dialect === 'openai') {
-    expect(body).toEqual({ error: { message: expect.any(String), type: expect.any(String), param: null, code: null } });
-    return (body.error as Json).message as string;
-  }
-  expect(body).toMatchObject({ type: 'error', error: { type: expect.any(String), message: expect.any(String) } });
-  return (body.error as Json).message as string;
 }
 
 // ---------------------------------------------------------------------------------------------

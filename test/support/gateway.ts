@@ -44,22 +44,12 @@ export async function startTestGateway(databaseUrl: string, ollamaUrl: string, e
   });
   logger.on('data', (info: winston.Logform.TransformableInfo) => appLog.push(JSON.stringify(info)));
   const gateway = await startGateway(config, logger);
-  const admin = (path: string, init: RequestInit = {}) =>
-    fetch(`${gateway.adminUrl}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${ADMIN_PASSWORD}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
-    });
   return {
     ...gateway,
     logFile,
     appLog,
-    admin,
-    async createKey(body = {}) {
-      const response = await admin('/api/api-keys', { method: 'POST', body: JSON.stringify({ name: 'test', ...body }) });
-      if (response.status !== 201) throw new Error(`creating a key answered ${response.status}: ${await response.text()}`);
-      const created = (await response.json()) as { key: string; id: number };
-      return { key: created.key, id: created.id };
-    },
+    admin: (path, init) => adminFetch(gateway.adminUrl, path, init),
+    createKey: (body) => createKeyAt(gateway.adminUrl, body),
     usageLines() {
       try {
         return readFileSync(logFile, 'utf8')
@@ -71,6 +61,22 @@ export async function startTestGateway(databaseUrl: string, ollamaUrl: string, e
       }
     },
   };
+}
+
+/** A request to the admin listener at `adminUrl` with the admin password. */
+export function adminFetch(adminUrl: string, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${adminUrl}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${ADMIN_PASSWORD}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
+}
+
+/** Creates a key through the admin API at `adminUrl` (any gateway, in process or spawned). */
+export async function createKeyAt(adminUrl: string, body: Record<string, unknown> = {}): Promise<{ key: string; id: number }> {
+  const response = await adminFetch(adminUrl, '/api/api-keys', { method: 'POST', body: JSON.stringify({ name: 'test', ...body }) });
+  if (response.status !== 201) throw new Error(`creating a key answered ${response.status}: ${await response.text()}`);
+  const created = (await response.json()) as { key: string; id: number };
+  return { key: created.key, id: created.id };
 }
 
 /** Waits until `check` holds (usage records are written asynchronously). */
