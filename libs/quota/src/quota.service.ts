@@ -7,6 +7,9 @@ import { currentWindows, formatLocal, secondsUntil, type CurrentWindows, type Qu
 
 /** How long an unsettled reservation survives without its process renewing it. */
 export const RESERVATION_TTL_MS = 5 * 60_000;
+/** A failed settlement is tried again after 1 s, 2 s, … (at most 10 s apart) for up to 4 minutes. */
+const SETTLE_RETRY_MS = 1_000;
+const SETTLE_RETRY_FOR_MS = 4 * 60_000;
 
 export interface AdmitInput {
   key: ApiKeyRecord;
@@ -33,6 +36,8 @@ export type { KeyUsage, WindowUsage };
 export class QuotaService {
   private readonly inFlight = new Set<string>();
   private idleWaiters: (() => void)[] = [];
+  /** Set by `close`: settlements failing from then on are not retried. */
+  private closing = false;
 
   constructor(
     private readonly store: QuotaStore,
@@ -77,9 +82,24 @@ export class QuotaService {
     };
   }
 
+  /**
+   * Settles once. A database that cannot be reached (an outage while a stream ran) does not lose the
+   * charge: the settlement is retried, every `SETTLE_RETRY_MS` at first and then less often, while the
+   * reservation is still this process's (it stays in `inFlight`, so `maintain` keeps renewing it once
+   * the database is back) — until it succeeds or `SETTLE_RETRY_FOR_MS` have passed; then it is left to
+   * expire (released uncharged) and the error is thrown.
+   */
   async settle(reservation: Reservation, settlement: Settlement): Promise<boolean> {
+    const giveUpAt = Date.now() + SETTLE_RETRY_FOR_MS;
     try {
-      return await this.store.settle(reservation, settlement);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.store.settle(reservation, settlement);
+        } catch (error) {
+          if (Date.now() >= giveUpAt || this.closing) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(SETTLE_RETRY_MS * attempt, 10_000)).unref());
+        }
+      }
     } finally {
       this.inFlight.delete(reservation.id);
       if (this.inFlight.size === 0 && this.idleWaiters.length > 0) {
@@ -114,6 +134,7 @@ export class QuotaService {
 
   /** Writes what the store holds back (the shutdown calls it last, before closing the database). */
   close(): Promise<void> {
+    this.closing = true;
     return this.store.close();
   }
 
