@@ -118,7 +118,7 @@ const isInference = (path: string) => ['/api/chat', '/api/generate', '/api/embed
       const { day } = await usage();
       const lines = readUsageLog(logFile).lines.filter((line) => line.key_name === 'outage');
       expect(lines).toHaveLength(13);
-      expect(day).toMatchObject({ reserved_tokens: 0, tokens: lines.reduce((sum, line) => sum + line.prompt_tokens + line.completion_tokens, 0) });
+      expect(day).toMatchObject({ reserved_tokens: 0, tokens: lines.reduce((sum, line) => sum + (line.prompt_tokens ?? 0) + (line.completion_tokens ?? 0), 0) });
     }, 30_000);
   }, 90_000);
 });

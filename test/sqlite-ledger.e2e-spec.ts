@@ -7,6 +7,7 @@ import { parseDatabaseUrl } from '@llmproxy/config';
 import { ApiKeysService, type ApiKeyRecord, type QuotaLimits } from '@llmproxy/keys';
 import { createSqlClient, openDatabase, type SqliteClient } from '@llmproxy/persistence';
 import { QuotaService, SqliteQuotaStore, type Reservation, type Settlement } from '@llmproxy/quota';
+import { eventually } from './support/gateway.js';
 
 /**
  * SQLite's quota ledger (libs/quota/src/sqlite-quota-store.ts): decisions in memory, every change
@@ -100,19 +101,20 @@ describe('SQLite quota ledger', () => {
     await nextTurn();
     sql.db.pragma('query_only = ON'); // every write now fails, as on a full or read-only disk
     try {
-      const during = await admitted(key); // decided in memory; its write fails on the next turn
+      const during = await admitted(key); // decided in memory; its write fails
       const settling = quota.settle(before, settlement());
-      await nextTurn();
-      await expect(admit(key)).rejects.toThrow(); // fails closed: the interceptor answers 503
       let resolved = false;
       void settling.then(() => (resolved = true));
-      await nextTurn();
+      await eventually(() => expect(store.writeFailure).toBeDefined());
+      await expect(admit(key)).rejects.toThrow(/readonly/); // fails closed: the interceptor answers 503
       expect(resolved).toBe(false); // not written, so not resolved
       sql.db.pragma('query_only = OFF');
       await expect(settling).resolves.toBe(true); // the retry (1 s) writes what was kept
+      expect(store.writeFailure).toBeUndefined();
       await quota.settle(during, settlement());
     } finally {
       sql.db.pragma('query_only = OFF');
+      if (store.writeFailure !== undefined) store.flushNow(); // leave the store healthy for the next test
     }
     for (const window of onDisk(key.id).counters) expect(window).toMatchObject({ requests: 2, tokens: 30, reserved_tokens: 0 });
     expect((await admit(key)).admitted).toBe(true);

@@ -214,6 +214,11 @@ export class SqliteQuotaStore extends QuotaStore {
     this.flushNow();
   }
 
+  /** Why the last write of the ledger failed, while it has not succeeded since (admissions are refused meanwhile). */
+  get writeFailure(): unknown {
+    return this.failure;
+  }
+
   /** Writes everything pending now (the shutdown and the readers above); throws if it cannot. */
   flushNow(): void {
     this.scheduled?.cancel();
