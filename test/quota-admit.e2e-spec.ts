@@ -5,6 +5,7 @@ import { createSqlClient, openDatabase, PostgresClient } from '@llmproxy/persist
 import { parseDatabaseUrl } from '@llmproxy/config';
 import {
   ADMIT,
+  ADMIT_MANY,
   admitRowCounters,
   admitRowToResult,
   BOUND_HEADROOM,
@@ -20,6 +21,8 @@ import { testDatabases } from './support/databases.js';
  * `llmproxy_admit` (PostgreSQL's one-round-trip admission) against `decideAdmission` /
  * `decideWithBound`, the documented rules: the same decision for a table of boundary cases and
  * for generated inputs, with the counters and the reservation written exactly when it admits.
+ * Then `llmproxy_admit_many` (a batch in one statement) against the same rules applied item after
+ * item: each item of a batch decided as if alone, after the items of its key before it.
  */
 const postgres = (await testDatabases()).filter((database) => database.name === 'postgres');
 const DAY = '2026-06-10';
@@ -208,6 +211,157 @@ describeOnPostgres('llmproxy_admit on PostgreSQL decides as decideAdmission does
     for (const outcome of ['admitted', 'estimate', 'concurrency/day/true', 'requests/day/false', 'requests/month/false', 'tokens/day/false', 'tokens/day/true', 'tokens/month/true']) {
       expect([...seen]).toContain(outcome);
     }
+  });
+});
+
+describeOnPostgres('llmproxy_admit_many on PostgreSQL decides each item of a batch as decideAdmission does, in order', () => {
+  let dataSource: DataSource;
+  let sql: PostgresClient;
+  const keyIds: number[] = [];
+  const KEYS = 8;
+
+  beforeAll(async () => {
+    dataSource = await openDatabase(parseDatabaseUrl(await postgres[0]!.create()));
+    sql = createSqlClient(dataSource) as PostgresClient;
+    const keys = new ApiKeysService(dataSource);
+    for (let i = 0; i < KEYS; i++) keyIds.push((await keys.create({ name: `batch-${i}`, limits: {} })).apiKey.id);
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await postgres[0]?.dropAll();
+  });
+
+  /** One request of a batch: a generated case's parameters, on a key whose state the batch shares. */
+  interface Item {
+    key: number;
+    c: Case;
+    id: string;
+  }
+
+  /** Sets a key's counter rows and reservations in flight as a case describes them. */
+  async function prepareKey(keyId: number, c: Case) {
+    await sql.run('DELETE FROM quota_reservations WHERE api_key_id = ?', [keyId]);
+    await sql.run('DELETE FROM quota_counters WHERE api_key_id = ?', [keyId]);
+    for (const [period, counters] of [
+      [DAY, c.day],
+      [MONTH, c.month],
+    ] as const) {
+      if (counters) {
+        await sql.run('INSERT INTO quota_counters (api_key_id, period_key, requests, tokens, reserved_tokens) VALUES (?, ?, ?, ?, ?)', [
+          keyId,
+          period,
+          counters.requests,
+          counters.tokens,
+          counters.reservedTokens,
+        ]);
+      }
+    }
+    for (let i = 0; i < c.inFlight; i++) {
+      await sql.run("INSERT INTO quota_reservations (id, api_key_id, day_key, month_key, tokens, created_at, expires_at) VALUES (?, ?, ?, ?, 0, now(), now())", [
+        randomUUID(),
+        keyId,
+        DAY,
+        MONTH,
+      ]);
+    }
+  }
+
+  it('agrees on 600 generated items in batches of 40 over 8 keys, items of a key seeing the ones before them', async () => {
+    const random = mulberry32(20261127);
+    const outcomes = new Set<string>();
+    let admittedAfterAnotherOfTheKey = 0;
+    let refusedBecauseOfEarlierItems = 0;
+    for (let batch = 0; batch < 15; batch++) {
+      // The state of each key before the batch, as the simulation will carry it forward.
+      const state = new Map<number, { day: WindowCounters; month: WindowCounters; inFlight: number }>();
+      const admittedKeys = new Set<number>();
+      for (const keyId of keyIds) {
+        const c = randomCase(random);
+        await prepareKey(keyId, c);
+        state.set(keyId, { day: c.day ?? zero, month: c.month ?? zero, inFlight: c.inFlight });
+      }
+      const batchStart = new Map(state);
+      // 40 items on random keys, in random order: the function sorts them by key, keeping their order per key.
+      const items: Item[] = Array.from({ length: 40 }, () => ({ key: keyIds[Math.floor(random() * KEYS)]!, c: randomCase(random), id: randomUUID() }));
+
+      const expected = items.map((item) => {
+        const s = state.get(item.key)!;
+        const input: AdmissionInput = { ...item.c, day: s.day, month: s.month, inFlight: s.inFlight };
+        const decision = item.c.bound ? decideWithBound(input) : decideAdmission(input);
+        const before = { day: s.day, month: s.month };
+        if (decision !== 'estimate' && decision.admitted) {
+          const add = (w: WindowCounters) => ({ requests: w.requests + 1, tokens: w.tokens, reservedTokens: w.reservedTokens + decision.reservedTokens });
+          if (admittedKeys.has(item.key)) admittedAfterAnotherOfTheKey++;
+          admittedKeys.add(item.key);
+          state.set(item.key, { day: add(s.day), month: add(s.month), inFlight: s.inFlight + 1 });
+        } else if (admittedKeys.has(item.key)) {
+          // Would this item have been admitted on the key's state before the batch? Then only the items before it refused it.
+          const first = batchStart.get(item.key)!;
+          const alone = decideAdmission({ ...item.c, day: first.day, month: first.month, inFlight: first.inFlight });
+          if (alone.admitted) refusedBecauseOfEarlierItems++;
+        }
+        return { decision, before };
+      });
+
+      const now = new Date().toISOString();
+      const later = new Date(Date.now() + 60_000).toISOString();
+      const rows = await sql.all(ADMIT_MANY, [
+        items.map((i) => i.key),
+        items.map(() => DAY),
+        items.map(() => MONTH),
+        items.map((i) => i.c.limits.dailyRequests),
+        items.map((i) => i.c.limits.monthlyRequests),
+        items.map((i) => i.c.limits.dailyTokens),
+        items.map((i) => i.c.limits.monthlyTokens),
+        items.map((i) => i.c.promptEstimate),
+        items.map((i) => i.c.bound),
+        BOUND_HEADROOM,
+        items.map((i) => i.c.requestedMaxTokens),
+        DEFAULT_COMPLETION_CAP,
+        items.map((i) => i.c.generates),
+        items.map((i) => i.c.maxConcurrent),
+        items.map((i) => i.id),
+        items.map(() => now),
+        items.map(() => later),
+      ]);
+      expect(rows).toHaveLength(items.length);
+      // Rows come in key order; `item` routes each back to its position.
+      expect(rows.map((r) => items[Number(r.item) - 1]!.key)).toEqual([...rows.map((r) => items[Number(r.item) - 1]!.key)].sort((a, b) => a - b));
+      const byItem = new Map(rows.map((r) => [Number(r.item) - 1, r]));
+      items.forEach((item, i) => {
+        const row = byItem.get(i)!;
+        const context = `batch ${batch} item ${i}: ${JSON.stringify(item.c)}`;
+        expect({ context, decision: admitRowToResult(row) }).toEqual({ context, decision: expected[i]!.decision });
+        expect({ context, day: admitRowCounters(row, 'day'), month: admitRowCounters(row, 'month') }).toEqual({ context, ...expected[i]!.before });
+        const d = expected[i]!.decision;
+        outcomes.add(d === 'estimate' ? 'estimate' : d.admitted ? 'admitted' : `${d.kind}/${d.window}`);
+      });
+
+      // What is stored: each key's counters as simulated, a reservation for each admitted item and none other.
+      const stored = await sql.all<{ api_key_id: number; period_key: string; requests: number; tokens: number; reserved_tokens: number }>(
+        'SELECT api_key_id, period_key, requests, tokens, reserved_tokens FROM quota_counters WHERE api_key_id = ANY(?::integer[])',
+        [keyIds],
+      );
+      for (const keyId of keyIds) {
+        const s = state.get(keyId)!;
+        const row = (period: string) => stored.find((r) => r.api_key_id === keyId && r.period_key === period);
+        const read = (r: (typeof stored)[number] | undefined) => (r ? { requests: r.requests, tokens: r.tokens, reservedTokens: r.reserved_tokens } : zero);
+        expect({ keyId, day: read(row(DAY)), month: read(row(MONTH)) }).toEqual({ keyId, day: s.day, month: s.month });
+      }
+      const reservations = await sql.all<{ id: string; tokens: number }>('SELECT id, tokens FROM quota_reservations WHERE id = ANY(?::varchar[])', [items.map((i) => i.id)]);
+      const reserved = new Map(reservations.map((r) => [r.id, r.tokens]));
+      items.forEach((item, i) => {
+        const d = expected[i]!.decision;
+        expect({ i, tokens: reserved.get(item.id) ?? null }).toEqual({ i, tokens: d !== 'estimate' && d.admitted ? d.reservedTokens : null });
+      });
+    }
+    // The generator reaches every kind of outcome, and keys admitted more than once in one batch.
+    for (const outcome of ['admitted', 'estimate', 'concurrency/day', 'requests/day', 'requests/month', 'tokens/day', 'tokens/month']) {
+      expect([...outcomes]).toContain(outcome);
+    }
+    expect(admittedAfterAnotherOfTheKey).toBeGreaterThan(20);
+    expect(refusedBecauseOfEarlierItems).toBeGreaterThan(5);
   });
 });
 

@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { readTimestamp, SqlClient } from '@llmproxy/persistence';
+import { Batcher, PostgresClient, readTimestamp, SqlClient, type Row } from '@llmproxy/persistence';
 import type { ApiKeyRecord } from './api-key.js';
 import { hashKey } from './key-material.js';
 
-const BY_HASH = `SELECT id, name, is_active, expires_at, allowed_models, max_concurrent,
-  daily_token_limit, monthly_token_limit, daily_request_limit, monthly_request_limit
-  FROM api_keys WHERE key_hash = ?`;
+const COLUMNS = `id, name, is_active, expires_at, allowed_models, max_concurrent,
+  daily_token_limit, monthly_token_limit, daily_request_limit, monthly_request_limit`;
+const BY_HASH = `SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`;
+/** PostgreSQL: the lookups of a batch in one statement (see `ApiKeyLookup`). */
+const BY_HASHES = `SELECT key_hash, ${COLUMNS} FROM api_keys WHERE key_hash = ANY(?::varchar[])`;
 const TOUCH = 'UPDATE api_keys SET last_used_at = ? WHERE id = ?';
 /** last_used_at is informational: written at most once a minute per key and process. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -14,18 +16,36 @@ export type KeyCheck =
   | { ok: true; key: ApiKeyRecord }
   | { ok: false; reason: 'missing' | 'unknown' | 'inactive' | 'expired'; message: string };
 
-/** The proxy's key check: one indexed, prepared lookup by SHA-256 per request. */
+/**
+ * The proxy's key check: an indexed, prepared lookup by SHA-256 per request. On PostgreSQL the
+ * lookups that arrive while one is in flight go as one `key_hash = ANY(…)` statement (natural
+ * batching, `Batcher`): one round trip for many requests, a lone request still sent at once; it
+ * reads the table each time, so a key deactivated or changed by the admin is seen by the next
+ * batch. SQLite's lookup is synchronous and cheap, and stays one statement per request.
+ */
 @Injectable()
 export class ApiKeyLookup {
   private readonly touched = new Map<number, number>();
+  private readonly byHash: (hash: string) => Promise<Row | undefined>;
 
-  constructor(private readonly sql: SqlClient) {}
+  constructor(private readonly sql: SqlClient) {
+    if (sql instanceof PostgresClient) {
+      const batcher = new Batcher<string, Row | undefined>(async (hashes) => {
+        const rows = await sql.all(BY_HASHES, [[...new Set(hashes)]]);
+        const found = new Map(rows.map((row) => [String(row.key_hash), row]));
+        return hashes.map((hash) => found.get(hash));
+      });
+      this.byHash = (hash) => batcher.submit(hash);
+    } else {
+      this.byHash = (hash) => sql.one(BY_HASH, [hash]);
+    }
+  }
 
   async check(plaintext: string | undefined, now = new Date()): Promise<KeyCheck> {
     if (!plaintext) {
       return { ok: false, reason: 'missing', message: 'API key required: send it as Authorization: Bearer <key> or x-api-key' };
     }
-    const row = await this.sql.one(BY_HASH, [hashKey(plaintext)]);
+    const row = await this.byHash(hashKey(plaintext));
     if (!row) return { ok: false, reason: 'unknown', message: 'invalid API key' };
     const key = toRecord(row);
     if (!key.isActive) return { ok: false, reason: 'inactive', message: 'API key is deactivated' };

@@ -2,3 +2,4 @@ export * from './entities/index.js';
 export { migrations } from './migrations/index.js';
 export { dataSourceOptions, openDatabase } from './data-source.js';
 export * from './sql-client.js';
+export { Batcher } from './batcher.js';

@@ -4,6 +4,8 @@ import type { DataSource } from 'typeorm';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 export type SqlParam = string | number | boolean | null;
+/** PostgreSQL also takes arrays (`= ANY(?::varchar[])`, `unnest(?::integer[])`): one statement for a batch of items. */
+export type PostgresParam = SqlParam | readonly SqlParam[];
 export type Row = Record<string, unknown>;
 
 /**
@@ -76,9 +78,15 @@ export class SqliteClient extends SqlClient {
 
 const sqliteValue = (value: SqlParam) => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
 
+/**
+ * Prepared statement names, shared by every PostgresClient of the process: a connection knows a
+ * statement by its name, and two clients on one pool (a test's, a store's) must not give one name to
+ * two different texts.
+ */
+const preparedStatements = new Map<string, { name: string; text: string }>();
+
 export class PostgresClient extends SqlClient {
   readonly dialect = 'postgres' as const;
-  private readonly texts = new Map<string, { name: string; text: string }>();
 
   constructor(readonly pool: Pool) {
     super();
@@ -86,11 +94,11 @@ export class PostgresClient extends SqlClient {
 
   /** `?` → `$n`, and a stable name so PostgreSQL parses and plans each statement once per connection. */
   statement(sql: string): { name: string; text: string } {
-    let prepared = this.texts.get(sql);
+    let prepared = preparedStatements.get(sql);
     if (!prepared) {
       let n = 0;
-      prepared = { name: `llmproxy_${this.texts.size}`, text: sql.replace(/\?/g, () => `$${++n}`) };
-      this.texts.set(sql, prepared);
+      prepared = { name: `llmproxy_${preparedStatements.size}`, text: sql.replace(/\?/g, () => `$${++n}`) };
+      preparedStatements.set(sql, prepared);
     }
     return prepared;
   }
@@ -99,18 +107,18 @@ export class PostgresClient extends SqlClient {
     return date.toISOString();
   }
 
-  async one<T extends Row>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
-    const result = await this.pool.query({ ...this.statement(sql), values: params as SqlParam[] });
+  async one<T extends Row>(sql: string, params: readonly PostgresParam[] = []): Promise<T | undefined> {
+    const result = await this.pool.query({ ...this.statement(sql), values: params as unknown[] });
     return result.rows[0] as T | undefined;
   }
 
-  async all<T extends Row>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    const result = await this.pool.query({ ...this.statement(sql), values: params as SqlParam[] });
+  async all<T extends Row>(sql: string, params: readonly PostgresParam[] = []): Promise<T[]> {
+    const result = await this.pool.query({ ...this.statement(sql), values: params as unknown[] });
     return result.rows as T[];
   }
 
-  async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-    const result = await this.pool.query({ ...this.statement(sql), values: params as SqlParam[] });
+  async run(sql: string, params: readonly PostgresParam[] = []): Promise<number> {
+    const result = await this.pool.query({ ...this.statement(sql), values: params as unknown[] });
     return result.rowCount ?? 0;
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PostgresClient } from '@llmproxy/persistence';
+import { Batcher, type PostgresClient } from '@llmproxy/persistence';
 import { BOUND_HEADROOM, DEFAULT_COMPLETION_CAP, type Admission, type QuotaKind, type WindowCounters } from './admission.js';
 import { QuotaStore, type KeyCounters, type Reservation, type ReserveInput, type ReserveResult, type Settlement } from './quota-store.js';
 import { SQL } from './quota-sql.js';
@@ -8,13 +8,14 @@ import type { CurrentWindows, WindowKind } from './windows.js';
 
 /**
  * First half of the advisory-lock key: llmproxy's quota admissions (the second half is the key id).
- * `llmproxy_admit` takes the same lock with the literal 4521 (= 0x11a9).
+ * `llmproxy_admit` and `llmproxy_settle_many` take the same lock with the literal 4521 (= 0x11a9).
  */
 const ADVISORY_NAMESPACE = 0x11a9;
 
 /**
- * PostgreSQL resolves a deadlock (two statements locking the same two counter rows in opposite
- * orders, e.g. an admission and a settlement) by aborting one of them; that one is simply retried.
+ * PostgreSQL resolves a deadlock by aborting one of the transactions; that one is simply retried
+ * (a batch as a whole: it was rolled back as a whole). Every writer takes the keys' advisory locks in
+ * ascending key order before touching their rows, so none is expected; this is the safety net.
  */
 async function retryOnConflict<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -27,6 +28,20 @@ async function retryOnConflict<T>(work: () => Promise<T>, attempts = 5): Promise
     }
   }
 }
+
+/**
+ * Errors that depend on one item's values — PostgreSQL's data exceptions (class 22: a value out of
+ * range, too long) and integrity violations (class 23: e.g. the key was deleted meanwhile, so the
+ * reservation's foreign key fails) — as opposed to the connection or the server failing. A batch
+ * failing with one is decided again item by item (`Batcher`'s `isolate`), so only that request fails.
+ */
+function dependsOnAnItem(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^2[23]/.test(code);
+}
+
+/** usage_rollup.model is varchar(200); a longer name (a client's, for a model Ollama does not have) is cut to fit. */
+const MODEL_COLUMN_LENGTH = 200;
 
 /** The whole admission (see the migration that creates the function); the casts fix its overload. */
 export const ADMIT = `SELECT * FROM llmproxy_admit(?::integer, ?::varchar, ?::varchar, ?::bigint, ?::bigint, ?::bigint, ?::bigint,
@@ -47,33 +62,40 @@ export function admitRowCounters(row: Record<string, unknown>, window: WindowKin
 }
 
 /**
- * Settlement in one statement, so it is atomic and happens once: deleting the reservation is the
- * ticket, and the counter update and the rollup only see a row if this call deleted it. It first
- * takes the key's advisory lock (the DELETE depends on it), as admission does: the two never hold
- * one counter row each while waiting for the other (measured before: 48 deadlocks in one bench run,
- * each stalling a second).
+ * A batch of admissions in one statement (migration 1764500000000): `llmproxy_admit` per item, in
+ * ascending key order, in one transaction. `item` is the 1-based position of the item in the arrays.
  */
-const SETTLE = `WITH lk AS (SELECT pg_advisory_xact_lock(?::integer, ?::integer)),
-  r AS (DELETE FROM quota_reservations WHERE id = ? AND EXISTS (SELECT 1 FROM lk) RETURNING api_key_id, day_key, month_key, tokens),
-  c AS (
-    UPDATE quota_counters q SET tokens = q.tokens + ?::bigint, reserved_tokens = q.reserved_tokens - r.tokens
-    FROM r WHERE q.api_key_id = r.api_key_id AND q.period_key IN (r.day_key, r.month_key)
-    RETURNING 1
-  ),
-  u AS (
-    INSERT INTO usage_rollup (api_key_id, model, bucket_start, requests, prompt_tokens, completion_tokens, estimated_requests, failed_requests)
-    SELECT api_key_id, ?::varchar, ?::timestamptz, 1, ?::bigint, ?::bigint, ?::bigint, ?::bigint FROM r
-    ON CONFLICT (api_key_id, model, bucket_start) DO UPDATE SET
-      requests = usage_rollup.requests + 1,
-      prompt_tokens = usage_rollup.prompt_tokens + excluded.prompt_tokens,
-      completion_tokens = usage_rollup.completion_tokens + excluded.completion_tokens,
-      estimated_requests = usage_rollup.estimated_requests + excluded.estimated_requests,
-      failed_requests = usage_rollup.failed_requests + excluded.failed_requests
-    RETURNING 1
-  )
-  SELECT (SELECT count(*) FROM r) AS settled`;
+export const ADMIT_MANY = `SELECT * FROM llmproxy_admit_many(?::integer[], ?::varchar[], ?::varchar[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[],
+  ?::bigint[], ?::boolean[], ?::bigint, ?::bigint[], ?::bigint, ?::boolean[], ?::bigint[], ?::varchar[], ?::timestamptz[], ?::timestamptz[])`;
 
-const RELEASE_EXPIRED = `WITH r AS (DELETE FROM quota_reservations WHERE expires_at < ?::timestamptz RETURNING api_key_id, day_key, month_key, tokens),
+/**
+ * A batch of settlements in one statement (same migration): per item, in ascending key order, the
+ * key's advisory lock, then deleting the reservation — the ticket: the counters and the rollup change
+ * only if this call deleted it — then the counters and one rollup upsert per item.
+ */
+export const SETTLE_MANY = `SELECT * FROM llmproxy_settle_many(?::integer[], ?::varchar[], ?::bigint[], ?::varchar[], ?::timestamptz[],
+  ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])`;
+
+/**
+ * Renewal of reservations in flight. It takes the advisory locks of their keys first, in ascending
+ * order, like every other writer of a key's reservations: a settlement batch deleting two of them
+ * while this updated them in the other order would otherwise deadlock.
+ */
+const EXTEND = `WITH lk AS MATERIALIZED (
+    SELECT k.api_key_id, pg_advisory_xact_lock(${ADVISORY_NAMESPACE}, k.api_key_id)
+    FROM (SELECT DISTINCT api_key_id FROM quota_reservations WHERE id = ANY(?::varchar[]) ORDER BY api_key_id) k
+  )
+  UPDATE quota_reservations SET expires_at = ?::timestamptz WHERE id = ANY(?::varchar[]) AND api_key_id IN (SELECT api_key_id FROM lk)`;
+
+/** The sweep: the same advisory locks first, in ascending key order (see EXTEND). */
+const RELEASE_EXPIRED = `WITH lk AS MATERIALIZED (
+    SELECT k.api_key_id, pg_advisory_xact_lock(${ADVISORY_NAMESPACE}, k.api_key_id)
+    FROM (SELECT DISTINCT api_key_id FROM quota_reservations WHERE expires_at < ?::timestamptz ORDER BY api_key_id) k
+  ),
+  r AS (
+    DELETE FROM quota_reservations WHERE expires_at < ?::timestamptz AND api_key_id IN (SELECT api_key_id FROM lk)
+    RETURNING api_key_id, day_key, month_key, tokens
+  ),
   k AS (
     SELECT api_key_id, day_key AS period_key, sum(tokens) AS tokens FROM r GROUP BY api_key_id, day_key
     UNION ALL
@@ -86,29 +108,62 @@ const RELEASE_EXPIRED = `WITH r AS (DELETE FROM quota_reservations WHERE expires
   )
   SELECT (SELECT count(*) FROM r) AS released`;
 
+/** One admission in a batch: the request, the prompt figure to decide with, and the reservation's id. */
+interface AdmitItem {
+  input: ReserveInput;
+  prompt: number;
+  /** `prompt` is only an upper bound of the estimate: the answer may be 'estimate'. */
+  bound: boolean;
+  id: string;
+}
+
+interface SettleItem {
+  reservation: Reservation;
+  settlement: Settlement;
+}
+
 /**
- * PostgreSQL: several replicas share the counters. An admission (one call of `llmproxy_admit`)
- * takes the key's advisory lock, locks its two counter rows, decides, and updates them in one
- * statement's transaction, so concurrent admissions of one key are serialized across processes
- * while different keys proceed in parallel; settlement takes the same advisory lock first.
+ * PostgreSQL: several replicas share the counters. An admission (`llmproxy_admit`) takes the key's
+ * advisory lock, locks its two counter rows, decides, and updates them inside one transaction, so
+ * concurrent admissions of one key are serialized across processes while different keys proceed in
+ * parallel; settlement takes the same advisory lock first.
+ *
+ * Natural batching (`Batcher`): admissions, and separately settlements, that arrive while the
+ * previous batch of their kind is in flight go to the database together as the next batch — one
+ * statement, one transaction, ONE commit for the whole batch instead of one per request, and a
+ * key's admissions no longer wait for one commit each. The database still makes every decision,
+ * one item after another under the key's lock, exactly as for a single request; there is no cache.
+ * The batch functions walk the items in ascending key id, so batches of different replicas take
+ * their keys' advisory locks in the same order and cannot deadlock (extend and the sweep take the
+ * same locks in the same order). A lone request is sent at once (a batch of one). A batch that
+ * cannot reach the database rejects each of its requests (admission fails closed: 503); one that
+ * fails because of one item's values (`dependsOnAnItem`) is decided again item by item, so that
+ * request fails alone.
  */
 export class PostgresQuotaStore extends QuotaStore {
+  private readonly admissions: Batcher<AdmitItem, Record<string, unknown>>;
+  private readonly settlements: Batcher<SettleItem, boolean>;
+
   constructor(private readonly sql: PostgresClient) {
     super();
+    // A batch is rolled back as a whole on a deadlock or serialization failure, so it is retried as a whole.
+    this.admissions = new Batcher((items) => retryOnConflict(() => this.admitMany(items)), { isolate: dependsOnAnItem });
+    this.settlements = new Batcher((items) => retryOnConflict(() => this.settleMany(items)), { isolate: dependsOnAnItem });
   }
 
-  reserve(input: ReserveInput): Promise<ReserveResult> {
-    return retryOnConflict(() => this.reserveOnce(input));
+  /** Batches sent so far and their sizes (diagnostics, tests). */
+  get batching(): { admissions: Batcher<AdmitItem, unknown>['stats']; settlements: Batcher<SettleItem, unknown>['stats'] } {
+    return { admissions: this.admissions.stats, settlements: this.settlements.stats };
   }
 
   /**
-   * One round trip: `llmproxy_admit` (migration 1764400000000) takes the key's advisory lock, reads
-   * and locks the counter rows, decides by `decideAdmission`'s rules, updates the counters and
-   * inserts the reservation, in the autocommit transaction of one statement through the pool. With a
-   * prompt bound it may answer 'estimate' (the bound could change the decision, nothing was written):
-   * then the estimate is computed and the function called again with it.
+   * `llmproxy_admit` (migration 1764400000000) takes the key's advisory lock, reads and locks the
+   * counter rows, decides by `decideAdmission`'s rules, updates the counters and inserts the
+   * reservation; here it runs as one item of a batch (`llmproxy_admit_many`). With a prompt bound it
+   * may answer 'estimate' (the bound could change the decision, nothing was written): then the
+   * estimate is computed and the request decided again, in a later batch, with it.
    */
-  private async reserveOnce(input: ReserveInput): Promise<ReserveResult> {
+  async reserve(input: ReserveInput): Promise<ReserveResult> {
     const prompt = input.promptEstimate;
     if (typeof prompt === 'number') return this.admit(input, prompt, false);
     const bounded = await this.admit(input, prompt.bound, true);
@@ -118,67 +173,79 @@ export class PostgresQuotaStore extends QuotaStore {
   private async admit(input: ReserveInput, promptEstimate: number, bound: true): Promise<ReserveResult | 'estimate'>;
   private async admit(input: ReserveInput, promptEstimate: number, bound: false): Promise<ReserveResult>;
   private async admit(input: ReserveInput, promptEstimate: number, bound: boolean): Promise<ReserveResult | 'estimate'> {
-    const { keyId, windows, limits } = input;
-    const dayKey = windows.day.key;
-    const monthKey = windows.month.key;
     const id = randomUUID();
-    const row = await this.sql.one(ADMIT, [
-      keyId,
-      dayKey,
-      monthKey,
-      limits.dailyRequests,
-      limits.monthlyRequests,
-      limits.dailyTokens,
-      limits.monthlyTokens,
-      promptEstimate,
-      bound,
-      BOUND_HEADROOM,
-      // A client may ask for 1e308 tokens; bigint cannot hold it, and any value above a limit caps the same.
-      input.requestedMaxTokens === null ? null : Math.min(input.requestedMaxTokens, Number.MAX_SAFE_INTEGER),
-      DEFAULT_COMPLETION_CAP,
-      input.generates,
-      input.maxConcurrent,
-      id,
-      input.now.toISOString(),
-      input.expiresAt.toISOString(),
-    ]);
-    if (!row) throw new Error('llmproxy_admit returned no row');
+    const row = await this.admissions.submit({ input, prompt: promptEstimate, bound, id });
     const result = admitRowToResult(row);
-    if (result === 'estimate') return 'estimate';
+    if (result === 'estimate') {
+      if (!bound) throw new Error('llmproxy_admit asked for an estimate it was given');
+      return 'estimate';
+    }
     if (!result.admitted) return { admitted: false, refusal: result };
+    const { keyId, windows } = input;
     const day = admitRowCounters(row, 'day');
     const month = admitRowCounters(row, 'month');
     const tokens = result.reservedTokens;
     const after = (counters: WindowCounters) => ({ requests: counters.requests + 1, tokens: counters.tokens, reservedTokens: counters.reservedTokens + tokens });
     return {
       admitted: true,
-      reservation: { id, keyId, dayKey, monthKey, tokens, completionCap: result.completionCap, day: after(day), month: after(month) },
+      reservation: { id, keyId, dayKey: windows.day.key, monthKey: windows.month.key, tokens, completionCap: result.completionCap, day: after(day), month: after(month) },
     };
   }
 
-  async settle(reservation: Reservation, settlement: Settlement): Promise<boolean> {
-    const row = await retryOnConflict(() => this.sql.one<{ settled: number }>(SETTLE, [
-      ADVISORY_NAMESPACE,
-      reservation.keyId,
-      reservation.id,
-      settlement.promptTokens + settlement.completionTokens,
-      settlement.model,
-      settlement.bucketStart.toISOString(),
-      settlement.promptTokens,
-      settlement.completionTokens,
-      settlement.exact ? 0 : 1,
-      settlement.failed ? 1 : 0,
-    ]));
-    return Number(row?.settled ?? 0) > 0;
+  /** One statement for a batch of admissions; returns each item's row of `llmproxy_admit`, in the items' order. */
+  private async admitMany(items: AdmitItem[]): Promise<Record<string, unknown>[]> {
+    const column = <T>(pick: (item: AdmitItem) => T) => items.map(pick);
+    const rows = await this.sql.all(ADMIT_MANY, [
+      column((i) => i.input.keyId),
+      column((i) => i.input.windows.day.key),
+      column((i) => i.input.windows.month.key),
+      column((i) => i.input.limits.dailyRequests),
+      column((i) => i.input.limits.monthlyRequests),
+      column((i) => i.input.limits.dailyTokens),
+      column((i) => i.input.limits.monthlyTokens),
+      column((i) => i.prompt),
+      column((i) => i.bound),
+      BOUND_HEADROOM,
+      // A client may ask for 1e308 tokens; bigint cannot hold it, and any value above a limit caps the same.
+      column((i) => (i.input.requestedMaxTokens === null ? null : Math.min(i.input.requestedMaxTokens, Number.MAX_SAFE_INTEGER))),
+      DEFAULT_COMPLETION_CAP,
+      column((i) => i.input.generates),
+      column((i) => i.input.maxConcurrent),
+      column((i) => i.id),
+      column((i) => i.input.now.toISOString()),
+      column((i) => i.input.expiresAt.toISOString()),
+    ]);
+    return inItemOrder(rows, items.length, 'llmproxy_admit_many');
+  }
+
+  settle(reservation: Reservation, settlement: Settlement): Promise<boolean> {
+    return this.settlements.submit({ reservation, settlement });
+  }
+
+  /** One statement for a batch of settlements; true for each item whose reservation this call deleted. */
+  private async settleMany(items: SettleItem[]): Promise<boolean[]> {
+    const column = <T>(pick: (item: SettleItem) => T) => items.map(pick);
+    const rows = await this.sql.all(SETTLE_MANY, [
+      column((i) => i.reservation.keyId),
+      column((i) => i.reservation.id),
+      column((i) => i.settlement.promptTokens + i.settlement.completionTokens),
+      column((i) => i.settlement.model.slice(0, MODEL_COLUMN_LENGTH)),
+      column((i) => i.settlement.bucketStart.toISOString()),
+      column((i) => i.settlement.promptTokens),
+      column((i) => i.settlement.completionTokens),
+      column((i) => (i.settlement.exact ? 0 : 1)),
+      column((i) => (i.settlement.failed ? 1 : 0)),
+    ]);
+    return inItemOrder(rows, items.length, 'llmproxy_settle_many').map((row) => row.settled === true);
   }
 
   async extend(ids: string[], expiresAt: Date): Promise<void> {
     if (ids.length === 0) return;
-    await this.sql.pool.query('UPDATE quota_reservations SET expires_at = $1 WHERE id = ANY($2)', [expiresAt.toISOString(), ids]);
+    await retryOnConflict(() => this.sql.run(EXTEND, [ids, expiresAt.toISOString(), ids]));
   }
 
   async releaseExpired(now: Date): Promise<number> {
-    const row = await retryOnConflict(() => this.sql.one<{ released: number }>(RELEASE_EXPIRED, [now.toISOString()]));
+    const row = await retryOnConflict(() => this.sql.one<{ released: number }>(RELEASE_EXPIRED, [now.toISOString(), now.toISOString()]));
     return Number(row?.released ?? 0);
   }
 
@@ -188,4 +255,19 @@ export class PostgresQuotaStore extends QuotaStore {
       : this.sql.all(SQL.selectKeyCounters, [keyId, windows.day.key, windows.month.key]));
     return groupCounters(rows, windows);
   }
+}
+
+/**
+ * The rows of a batch function (which walks its items in key order) back in the items' order, by
+ * their `item` column (1-based position); exactly one row per item, or the batch fails.
+ */
+function inItemOrder(rows: Record<string, unknown>[], count: number, name: string): Record<string, unknown>[] {
+  const ordered = new Array<Record<string, unknown> | undefined>(count);
+  for (const row of rows) {
+    const index = Number(row.item) - 1;
+    if (!(index >= 0 && index < count) || ordered[index]) throw new Error(`${name} returned an unexpected item ${String(row.item)}`);
+    ordered[index] = row;
+  }
+  if (rows.length !== count) throw new Error(`${name} returned ${rows.length} rows for ${count} items`);
+  return ordered as Record<string, unknown>[];
 }
