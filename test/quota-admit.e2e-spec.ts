@@ -99,6 +99,34 @@ function mulberry32(seed: number): () => number {
 
 const describeOnPostgres = postgres.length > 0 ? describe : describe.skip;
 
+/** Sets a key's counter rows and reservations in flight as a case describes them. */
+async function prepareKey(sql: PostgresClient, keyId: number, c: Case): Promise<void> {
+  await sql.run('DELETE FROM quota_reservations WHERE api_key_id = ?', [keyId]);
+  await sql.run('DELETE FROM quota_counters WHERE api_key_id = ?', [keyId]);
+  for (const [period, counters] of [
+    [DAY, c.day],
+    [MONTH, c.month],
+  ] as const) {
+    if (counters) {
+      await sql.run('INSERT INTO quota_counters (api_key_id, period_key, requests, tokens, reserved_tokens) VALUES (?, ?, ?, ?, ?)', [
+        keyId,
+        period,
+        counters.requests,
+        counters.tokens,
+        counters.reservedTokens,
+      ]);
+    }
+  }
+  for (let i = 0; i < c.inFlight; i++) {
+    await sql.run('INSERT INTO quota_reservations (id, api_key_id, day_key, month_key, tokens, created_at, expires_at) VALUES (?, ?, ?, ?, 0, now(), now())', [
+      randomUUID(),
+      keyId,
+      DAY,
+      MONTH,
+    ]);
+  }
+}
+
 describeOnPostgres('llmproxy_admit on PostgreSQL decides as decideAdmission does', () => {
   let dataSource: DataSource;
   let sql: PostgresClient;
@@ -116,32 +144,7 @@ describeOnPostgres('llmproxy_admit on PostgreSQL decides as decideAdmission does
     await postgres[0]?.dropAll();
   });
 
-  async function prepare(c: Case) {
-    await sql.run('DELETE FROM quota_reservations WHERE api_key_id = ?', [keyId]);
-    await sql.run('DELETE FROM quota_counters WHERE api_key_id = ?', [keyId]);
-    for (const [period, counters] of [
-      [DAY, c.day],
-      [MONTH, c.month],
-    ] as const) {
-      if (counters) {
-        await sql.run('INSERT INTO quota_counters (api_key_id, period_key, requests, tokens, reserved_tokens) VALUES (?, ?, ?, ?, ?)', [
-          keyId,
-          period,
-          counters.requests,
-          counters.tokens,
-          counters.reservedTokens,
-        ]);
-      }
-    }
-    for (let i = 0; i < c.inFlight; i++) {
-      await sql.run('INSERT INTO quota_reservations (id, api_key_id, day_key, month_key, tokens, created_at, expires_at) VALUES (?, ?, ?, ?, 0, now(), now())', [
-        randomUUID(),
-        keyId,
-        DAY,
-        MONTH,
-      ]);
-    }
-  }
+  const prepare = (c: Case) => prepareKey(sql, keyId, c);
 
   async function check(name: string, c: Case) {
     await prepare(c);
@@ -239,34 +242,6 @@ describeOnPostgres('llmproxy_admit_many on PostgreSQL decides each item of a bat
     id: string;
   }
 
-  /** Sets a key's counter rows and reservations in flight as a case describes them. */
-  async function prepareKey(keyId: number, c: Case) {
-    await sql.run('DELETE FROM quota_reservations WHERE api_key_id = ?', [keyId]);
-    await sql.run('DELETE FROM quota_counters WHERE api_key_id = ?', [keyId]);
-    for (const [period, counters] of [
-      [DAY, c.day],
-      [MONTH, c.month],
-    ] as const) {
-      if (counters) {
-        await sql.run('INSERT INTO quota_counters (api_key_id, period_key, requests, tokens, reserved_tokens) VALUES (?, ?, ?, ?, ?)', [
-          keyId,
-          period,
-          counters.requests,
-          counters.tokens,
-          counters.reservedTokens,
-        ]);
-      }
-    }
-    for (let i = 0; i < c.inFlight; i++) {
-      await sql.run("INSERT INTO quota_reservations (id, api_key_id, day_key, month_key, tokens, created_at, expires_at) VALUES (?, ?, ?, ?, 0, now(), now())", [
-        randomUUID(),
-        keyId,
-        DAY,
-        MONTH,
-      ]);
-    }
-  }
-
   it('agrees on 600 generated items in batches of 40 over 8 keys, items of a key seeing the ones before them', async () => {
     const random = mulberry32(20261127);
     const outcomes = new Set<string>();
@@ -278,7 +253,7 @@ describeOnPostgres('llmproxy_admit_many on PostgreSQL decides each item of a bat
       const admittedKeys = new Set<number>();
       for (const keyId of keyIds) {
         const c = randomCase(random);
-        await prepareKey(keyId, c);
+        await prepareKey(sql, keyId, c);
         state.set(keyId, { day: c.day ?? zero, month: c.month ?? zero, inFlight: c.inFlight });
       }
       const batchStart = new Map(state);
