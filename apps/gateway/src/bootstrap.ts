@@ -9,8 +9,8 @@ import type winston from 'winston';
 import type { AppConfig } from '@llmproxy/config';
 import { dialectForPath } from '@llmproxy/dialects';
 import { UsageLog } from '@llmproxy/metering';
-import { createSqlClient, openDatabase } from '@llmproxy/persistence';
-import { QuotaService } from '@llmproxy/quota';
+import { createSqlClient, openDatabase, type PostgresClient, SqliteClient } from '@llmproxy/persistence';
+import { PostgresQuotaStore, QuotaService, SqliteQuotaStore } from '@llmproxy/quota';
 import { defaultSettings, SettingsService } from '@llmproxy/settings';
 import { AdminAppModule } from './admin/admin-app.module.js';
 import { GatewayExpressAdapter } from './core/express-adapter.js';
@@ -47,7 +47,8 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
   const sql = createSqlClient(dataSource);
   const usageLog = new UsageLog({ file: config.logFile, retentionDays: config.logRetentionDays });
   const metrics = new GatewayMetrics();
-  const shared: SharedResources = { config, dataSource, sql, logger, usageLog, metrics };
+  const quota = new QuotaService(sql instanceof SqliteClient ? new SqliteQuotaStore(sql) : new PostgresQuotaStore(sql as PostgresClient), config.timeZone);
+  const shared: SharedResources = { config, dataSource, sql, logger, usageLog, metrics, quota };
   await new SettingsService(sql, defaultSettings(config.ollamaUrl, config.anthropicDefaultModel)).seed();
 
   const nestLogger = new NestWinstonLogger(logger);
@@ -99,7 +100,6 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
       await Promise.all(drains.map((drain) => drain.whenIdle(Date.now() + CUT_WRITE_MS)));
     }
     for (const drain of drains) drain.closeAll();
-    const quota = proxy.get(QuotaService);
     if (!(await quota.whenSettled(SETTLE_WAIT_MS))) {
       log('warn', `${quota.unsettled} reservation(s) could not be settled in time; they expire on their own`);
     }

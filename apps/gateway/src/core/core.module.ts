@@ -4,15 +4,15 @@ import { DataSource } from 'typeorm';
 import { AuditLog } from '@llmproxy/audit';
 import { ApiKeyLookup, ApiKeysService } from '@llmproxy/keys';
 import { UsageLog } from '@llmproxy/metering';
-import { SqlClient, SqliteClient, PostgresClient } from '@llmproxy/persistence';
-import { PostgresQuotaStore, QuotaService, QuotaStore, SqliteQuotaStore } from '@llmproxy/quota';
+import { SqlClient } from '@llmproxy/persistence';
+import { QuotaService } from '@llmproxy/quota';
 import { defaultSettings, SETTINGS_DEFAULTS, SettingsService } from '@llmproxy/settings';
 import { GatewayMetrics } from './metrics.js';
 import { APP_LOGGER, type SharedResources } from './shared-resources.js';
 
 /**
  * What both listeners share: the validated config (through @nestjs/config), the one DataSource and
- * SQL client, the loggers, the metrics registry, and the services built on them. Provided by value, so closing one Nest
+ * SQL client, the loggers, the metrics registry, the quota ledger, and the services built on them. Provided by value, so closing one Nest
  * application never closes the DataSource under the other (main.ts closes it last).
  */
 @Global()
@@ -30,13 +30,7 @@ export class CoreModule {
         { provide: APP_LOGGER, useValue: shared.logger },
         { provide: GatewayMetrics, useValue: shared.metrics },
         { provide: SETTINGS_DEFAULTS, useValue: defaultSettings(config.ollamaUrl, config.anthropicDefaultModel) },
-        {
-          provide: QuotaStore,
-          useFactory: (sql: SqlClient) =>
-            sql instanceof SqliteClient ? new SqliteQuotaStore(sql) : new PostgresQuotaStore(sql as PostgresClient),
-          inject: [SqlClient],
-        },
-        { provide: QuotaService, useFactory: (store: QuotaStore) => new QuotaService(store, config.timeZone), inject: [QuotaStore] },
+        { provide: QuotaService, useValue: shared.quota },
         AuditLog,
         SettingsService,
         ApiKeyLookup,
