@@ -11,12 +11,14 @@ import { eventually } from './support/gateway.js';
 
 /**
  * SQLite's quota ledger (libs/quota/src/sqlite-quota-store.ts): decisions in memory, every change
- * written behind in one transaction per event-loop turn. What another connection sees of the file
+ * written behind, in one transaction per 10 ms batch. What another connection sees of the file
  * is what a restart after `kill -9` would find, so these tests read it through their own connection.
  */
 const TZ = 'Europe/Berlin';
 const noLimits: QuotaLimits = { dailyTokens: null, monthlyTokens: null, dailyRequests: null, monthlyRequests: null };
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+/** Longer than a batch (10 ms): what has not been written by then is being held back. */
+const longerThanABatch = () => new Promise((resolve) => setTimeout(resolve, 50));
 
 describe('SQLite quota ledger', () => {
   let file: string;
@@ -68,13 +70,13 @@ describe('SQLite quota ledger', () => {
     return result.reservation;
   }
 
-  it('writes the admissions of one turn together on the next turn, and a settlement before it resolves', async () => {
+  it('writes a batch of admissions together, behind the decisions, and a settlement before it resolves', async () => {
     const key = await newKey({ dailyRequests: 1000, dailyTokens: 1_000_000 });
     const reservations = await Promise.all(Array.from({ length: 20 }, () => admitted(key)));
-    // Decided in memory; the file gets them on the next turn, all at once.
-    await nextTurn();
+    // Decided in memory: nothing of them is in the file yet; then all of them at once.
+    expect(onDisk(key.id)).toMatchObject({ reservations: 0 });
+    await eventually(() => expect(onDisk(key.id).reservations).toBe(20));
     const written = onDisk(key.id);
-    expect(written.reservations).toBe(20);
     for (const window of written.counters) expect(window).toMatchObject({ requests: 20, tokens: 0, reserved_tokens: 20 * 110 });
 
     await Promise.all(reservations.map((r) => quota.settle(r, settlement())));
@@ -86,7 +88,7 @@ describe('SQLite quota ledger', () => {
     expect(settled.rollup).toEqual([{ requests: 20, prompt_tokens: 200, completion_tokens: 100 }]);
   });
 
-  it('a request admitted and settled within one turn never writes its reservation, but counts', async () => {
+  it('a request admitted and settled within one batch never writes its reservation, but counts', async () => {
     const key = await newKey({ dailyRequests: 10 });
     const reservation = await admitted(key);
     await quota.settle(reservation, settlement());
@@ -98,7 +100,7 @@ describe('SQLite quota ledger', () => {
   it('refuses admissions while the database cannot be written, keeps every change, and recovers', async () => {
     const key = await newKey({ dailyRequests: 100 });
     const before = await admitted(key);
-    await nextTurn();
+    await eventually(() => expect(onDisk(key.id).reservations).toBe(1));
     sql.db.pragma('query_only = ON'); // every write now fails, as on a full or read-only disk
     try {
       const during = await admitted(key); // decided in memory; its write fails
@@ -128,8 +130,7 @@ describe('SQLite quota ledger', () => {
     await runner.startTransaction();
     await runner.query('UPDATE api_keys SET name = ? WHERE id = ?', ['renamed', other.id]);
     const reservation = await admitted(key); // decided in memory while the transaction is open
-    await nextTurn();
-    await nextTurn();
+    await longerThanABatch();
     expect(onDisk(key.id).reservations).toBe(0); // held back: it would have joined the admin's transaction
     await runner.rollbackTransaction();
     await runner.release();
