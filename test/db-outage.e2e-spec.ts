@@ -15,6 +15,7 @@ import { DIALECTS, errorMessageOf, post, STREAM_END, type Json } from './support
 import { createKeyAt, eventually } from './support/gateway.js';
 import { startPrivatePostgres } from './support/private-postgres.js';
 import { spawnGateway, type SpawnedGateway } from './support/spawned-gateway.js';
+import { startTcpRelay } from './support/tcp-relay.js';
 import { readUsageLog } from './support/usage-log.js';
 
 const cluster = await startPrivatePostgres();
@@ -120,5 +121,35 @@ const isInference = (path: string) => ['/api/chat', '/api/generate', '/api/embed
       expect(lines).toHaveLength(13);
       expect(day).toMatchObject({ reserved_tokens: 0, tokens: lines.reduce((sum, line) => sum + (line.prompt_tokens ?? 0) + (line.completion_tokens ?? 0), 0) });
     }, 30_000);
+  }, 90_000);
+
+  it('answers 503 when the database stops answering without closing its connections, and serves again once it answers', async () => {
+    // A host gone from the network: no refusal, no reset, just silence (a relay in front of the cluster).
+    const target = new URL(postgres!.url);
+    const relay = await startTcpRelay(Number(target.port));
+    target.port = String(relay.port);
+    const silent = await spawnGateway({ DATABASE_URL: target.toString(), OLLAMA_URL: upstream.url });
+    try {
+      const relayKey = (await createKeyAt(silent.adminUrl, { name: 'blackhole', daily_token_limit: 1_000_000 })).key;
+      const everyDialectOnce = () => Promise.all(DIALECTS.map(async ({ name, path, body }) => ({ name, response: await post(silent.proxyUrl, path, relayKey, { ...body, stream: false }) })));
+      for (const { response } of await everyDialectOnce()) expect(response.status).toBe(200);
+
+      relay.blackhole();
+      // Without a connect and a statement timeout these requests would wait for ever.
+      for (const { name, response } of await everyDialectOnce()) {
+        expect([name, response.status]).toEqual([name, 503]);
+        expect(errorMessageOf(name, (await response.json()) as Json)).toMatch(/database/);
+      }
+      for (const probe of await Promise.all([silent.proxyUrl, silent.adminUrl].map((base) => fetch(`${base}/readyz`)))) expect(probe.status).toBe(503);
+
+      relay.restore();
+      await eventually(async () => {
+        for (const { response } of await everyDialectOnce()) expect(response.status).toBe(200);
+      }, 30_000);
+    } finally {
+      relay.restore();
+      await silent.stop();
+      await relay.close();
+    }
   }, 90_000);
 });

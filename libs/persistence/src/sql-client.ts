@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Pool } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -85,6 +85,9 @@ const sqliteValue = (value: SqlParam) => (typeof value === 'boolean' ? (value ? 
  */
 const preparedStatements = new Map<string, { name: string; text: string }>();
 
+/** How long a statement of the PostgresClient may wait for its answer (see `query`). */
+export const QUERY_TIMEOUT_MS = 10_000;
+
 export class PostgresClient extends SqlClient {
   readonly dialect = 'postgres' as const;
 
@@ -108,18 +111,26 @@ export class PostgresClient extends SqlClient {
   }
 
   async one<T extends Row>(sql: string, params: readonly PostgresParam[] = []): Promise<T | undefined> {
-    const result = await this.pool.query({ ...this.statement(sql), values: params as unknown[] });
-    return result.rows[0] as T | undefined;
+    return (await this.query(sql, params)).rows[0] as T | undefined;
   }
 
   async all<T extends Row>(sql: string, params: readonly PostgresParam[] = []): Promise<T[]> {
-    const result = await this.pool.query({ ...this.statement(sql), values: params as unknown[] });
-    return result.rows as T[];
+    return (await this.query(sql, params)).rows as T[];
   }
 
   async run(sql: string, params: readonly PostgresParam[] = []): Promise<number> {
-    const result = await this.pool.query({ ...this.statement(sql), values: params as unknown[] });
-    return result.rowCount ?? 0;
+    return (await this.query(sql, params)).rowCount ?? 0;
+  }
+
+  /**
+   * Every statement of this client (the data plane, settings, readiness) gives up after
+   * `QUERY_TIMEOUT_MS`: a database that stops answering without closing its connections (a host
+   * gone from the network) then fails requests closed with 503 instead of holding them, and the pool
+   * drops the connection the statement was stuck on. Migrations and the admin's TypeORM queries do
+   * not go through here and have no such limit.
+   */
+  private query(sql: string, params: readonly PostgresParam[]) {
+    return this.pool.query({ ...this.statement(sql), values: params as unknown[], query_timeout: QUERY_TIMEOUT_MS } as QueryConfig);
   }
 }
 
