@@ -48,18 +48,6 @@ interface RollupDelta {
 
 type ReservationRow = [id: string, keyId: number, dayKey: string, monthKey: string, tokens: number, createdAt: string, expiresAt: string];
 
-/** Counter and rollup changes of one batch, added to the rows (created before: see `stateOf`). */
-const ADD_COUNTER_DELTAS =
-  'UPDATE quota_counters SET requests = requests + ?, tokens = tokens + ?, reserved_tokens = reserved_tokens + ? WHERE api_key_id = ? AND period_key = ?';
-const ADD_ROLLUP_DELTAS = `INSERT INTO usage_rollup (api_key_id, model, bucket_start, requests, prompt_tokens, completion_tokens, estimated_requests, failed_requests)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (api_key_id, model, bucket_start) DO UPDATE SET
-    requests = usage_rollup.requests + excluded.requests,
-    prompt_tokens = usage_rollup.prompt_tokens + excluded.prompt_tokens,
-    completion_tokens = usage_rollup.completion_tokens + excluded.completion_tokens,
-    estimated_requests = usage_rollup.estimated_requests + excluded.estimated_requests,
-    failed_requests = usage_rollup.failed_requests + excluded.failed_requests`;
-
 /** How long a failed write waits before it is tried again (admissions are refused meanwhile). */
 const RETRY_MS = 1_000;
 /**
@@ -120,8 +108,8 @@ export class SqliteQuotaStore extends QuotaStore {
       insertReservation: sql.prepare(SQL.insertReservation),
       deleteReservation: sql.prepare(SQL.deleteReservation),
       extendReservation: sql.prepare(SQL.extendReservation),
-      addCounters: sql.prepare(ADD_COUNTER_DELTAS),
-      addRollup: sql.prepare(ADD_ROLLUP_DELTAS),
+      addCounters: sql.prepare(SQL.addCounterDeltas),
+      addRollup: sql.prepare(SQL.addRollupDeltas),
     };
     this.writeBatch = sql.db.transaction(() => this.writePending());
   }
