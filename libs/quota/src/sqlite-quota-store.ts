@@ -38,7 +38,7 @@ interface CounterDelta {
 interface RollupDelta {
   keyId: number;
   model: string;
-  bucketStart: string;
+  bucketStart: Date;
   requests: number;
   promptTokens: number;
   completionTokens: number;
@@ -46,7 +46,8 @@ interface RollupDelta {
   failed: number;
 }
 
-type ReservationRow = [id: string, keyId: number, dayKey: string, monthKey: string, tokens: number, createdAt: string, expiresAt: string];
+/** A reservation to write; its times become SQL text only if it is written (most are settled in the same batch). */
+type ReservationRow = [id: string, keyId: number, dayKey: string, monthKey: string, tokens: number, createdAt: Date, expiresAt: Date];
 
 /** How long a failed write waits before it is tried again (admissions are refused meanwhile). */
 const RETRY_MS = 1_000;
@@ -134,7 +135,7 @@ export class SqliteQuotaStore extends QuotaStore {
     }
     state.inFlight += 1;
     this.open.set(id, { keyId, dayKey: state.dayKey, monthKey: state.monthKey, tokens });
-    this.inserts.set(id, [id, keyId, state.dayKey, state.monthKey, tokens, this.sql.timestamp(input.now) as string, this.sql.timestamp(input.expiresAt) as string]);
+    this.inserts.set(id, [id, keyId, state.dayKey, state.monthKey, tokens, input.now, input.expiresAt]);
     this.schedule();
     return {
       admitted: true,
@@ -167,7 +168,7 @@ export class SqliteQuotaStore extends QuotaStore {
     const at = this.sql.timestamp(expiresAt) as string;
     for (const id of ids) {
       const pending = this.inserts.get(id);
-      if (pending) pending[6] = at;
+      if (pending) pending[6] = expiresAt;
       else if (this.open.has(id)) this.extensions.set(id, at);
     }
     if (this.extensions.size > 0) await this.nextCommit();
@@ -269,8 +270,8 @@ export class SqliteQuotaStore extends QuotaStore {
   }
 
   private addRollup(keyId: number, s: Settlement): void {
-    const bucketStart = this.sql.timestamp(s.bucketStart) as string;
-    const id = `${keyId}\u0000${s.model}\u0000${bucketStart}`;
+    const bucketStart = s.bucketStart;
+    const id = `${keyId}\u0000${s.model}\u0000${bucketStart.getTime()}`;
     const delta = this.rollupDeltas.get(id) ?? { keyId, model: s.model, bucketStart, requests: 0, promptTokens: 0, completionTokens: 0, estimated: 0, failed: 0 };
     delta.requests += 1;
     delta.promptTokens += s.promptTokens;
@@ -346,12 +347,14 @@ export class SqliteQuotaStore extends QuotaStore {
 
   private writePending(): void {
     const { insertReservation, deleteReservation, extendReservation, addCounters, addRollup } = this.statements;
-    for (const row of this.inserts.values()) skipDeletedKey(() => insertReservation.run(...row));
+    for (const [id, keyId, dayKey, monthKey, tokens, createdAt, expiresAt] of this.inserts.values()) {
+      skipDeletedKey(() => insertReservation.run(id, keyId, dayKey, monthKey, tokens, this.sql.timestamp(createdAt), this.sql.timestamp(expiresAt)));
+    }
     for (const id of this.deletes) deleteReservation.run(id);
     for (const [id, at] of this.extensions) extendReservation.run(at, id);
     for (const d of this.counterDeltas.values()) addCounters.run(d.requests, d.tokens, d.reservedTokens, d.keyId, d.periodKey);
     for (const d of this.rollupDeltas.values()) {
-      skipDeletedKey(() => addRollup.run(d.keyId, d.model, d.bucketStart, d.requests, d.promptTokens, d.completionTokens, d.estimated, d.failed));
+      skipDeletedKey(() => addRollup.run(d.keyId, d.model, this.sql.timestamp(d.bucketStart), d.requests, d.promptTokens, d.completionTokens, d.estimated, d.failed));
     }
   }
 }
