@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { anthropic, DialectError, openai } from '@llmproxy/dialects';
 import { startFakeOllama, type FakeOllama, type RecordedRequest } from './upstream/fake-ollama.js';
 import { testDatabases } from './support/databases.js';
-import { ADMIN_PASSWORD, eventually, startTestGateway, type TestGateway } from './support/gateway.js';
+import { ADMIN_PASSWORD, closeWithFakeOllama, eventually, startTestGateway, startWithFakeOllama, type TestGateway } from './support/gateway.js';
 import { spawnGateway } from './support/spawned-gateway.js';
 import { CHAT, DIALECTS, errorMessageOf, post, type Json } from './support/dialects.js';
 
@@ -162,14 +162,12 @@ describe.each(databases)('upstream faults on $name (UPSTREAM_TIMEOUT_S=1, UPSTRE
   let key: string;
 
   beforeAll(async () => {
-    upstream = await startFakeOllama();
-    gateway = await startTestGateway(await database.create(), upstream.url, { UPSTREAM_TIMEOUT_S: '1', UPSTREAM_IDLE_TIMEOUT_S: '1' });
+    ({ upstream, gateway } = await startWithFakeOllama(await database.create(), { UPSTREAM_TIMEOUT_S: '1', UPSTREAM_IDLE_TIMEOUT_S: '1' }));
     // A token limit: every request holds a reservation that must be settled.
     key = (await gateway.createKey({ name: 'faults', daily_token_limit: 1_000_000 })).key;
   });
   afterAll(async () => {
-    await gateway?.close();
-    await upstream?.close();
+    await closeWithFakeOllama({ gateway, upstream });
     await database.dropAll();
   });
   beforeEach(() => {
@@ -251,13 +249,11 @@ describe.each(sqlite)('upstream wire shapes on $name', (database) => {
   let key: string;
 
   beforeAll(async () => {
-    upstream = await startFakeOllama();
-    gateway = await startTestGateway(await database.create(), upstream.url);
+    ({ upstream, gateway } = await startWithFakeOllama(await database.create()));
     key = (await gateway.createKey({ name: 'shapes', daily_token_limit: 1_000_000 })).key;
   });
   afterAll(async () => {
-    await gateway?.close();
-    await upstream?.close();
+    await closeWithFakeOllama({ gateway, upstream });
   });
   beforeEach(() => upstream.reset());
 
@@ -436,14 +432,12 @@ describe.each(sqlite)('client faults on $name', (database) => {
   const LIMIT = 50_000;
 
   beforeAll(async () => {
-    upstream = await startFakeOllama();
-    gateway = await startTestGateway(await database.create(), upstream.url);
+    ({ upstream, gateway } = await startWithFakeOllama(await database.create()));
     key = (await gateway.createKey({ name: 'unlimited' })).key;
     limited = (await gateway.createKey({ name: 'limited', daily_token_limit: LIMIT })).key;
   });
   afterAll(async () => {
-    await gateway?.close();
-    await upstream?.close();
+    await closeWithFakeOllama({ gateway, upstream });
   });
   beforeEach(() => upstream.reset());
 
@@ -742,12 +736,10 @@ describe.each(sqlite)('fuzz through the real gateway on $name', (database) => {
   let gateway: TestGateway;
 
   beforeAll(async () => {
-    upstream = await startFakeOllama();
-    gateway = await startTestGateway(await database.create(), upstream.url);
+    ({ upstream, gateway } = await startWithFakeOllama(await database.create()));
   });
   afterAll(async () => {
-    await gateway?.close();
-    await upstream?.close();
+    await closeWithFakeOllama({ gateway, upstream });
   });
 
   const raw = (arb: fc.Arbitrary<unknown>, n: number, seed: number): string[] =>
@@ -819,12 +811,10 @@ describe.each(sqlite)('auth abuse on $name', (database) => {
   let gateway: TestGateway;
 
   beforeAll(async () => {
-    upstream = await startFakeOllama();
-    gateway = await startTestGateway(await database.create(), upstream.url);
+    ({ upstream, gateway } = await startWithFakeOllama(await database.create()));
   });
   afterAll(async () => {
-    await gateway?.close();
-    await upstream?.close();
+    await closeWithFakeOllama({ gateway, upstream });
   });
 
   it('1,000 wrong keys in a burst: all 401, unknown keys and a real prefix with a wrong secret take the same time', async () => {

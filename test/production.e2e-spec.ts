@@ -9,7 +9,7 @@ import type { KeyUsage } from '@llmproxy/quota';
 import { SHUTDOWN_MESSAGE } from '../apps/gateway/src/proxy/forwarding/upstream-forwarder.js';
 import { countPromptTokens, startFakeOllama, type FakeOllama } from './upstream/fake-ollama.js';
 import { testDatabases } from './support/databases.js';
-import { ADMIN_PASSWORD, eventually, startTestGateway, type TestGateway } from './support/gateway.js';
+import { ADMIN_PASSWORD, closeWithFakeOllama, eventually, startTestGateway, startWithFakeOllama, type TestGateway } from './support/gateway.js';
 import { freePort, MAIN_JS, spawnGateway, type SpawnedGateway } from './support/spawned-gateway.js';
 
 /**
@@ -116,8 +116,7 @@ describe.each(databases)('health and readiness on $name', (database) => {
   let gateway: TestGateway;
 
   beforeAll(async () => {
-    upstream = await startFakeOllama();
-    gateway = await startTestGateway(await database.create(), upstream.url);
+    ({ upstream, gateway } = await startWithFakeOllama(await database.create()));
   });
   afterAll(async () => {
     await gateway?.close().catch(() => undefined);
@@ -186,8 +185,7 @@ describe('metrics', () => {
     gateway = await startTestGateway(await sqlite.create(), upstream.url, { METRICS_TOKEN: 'scrape-token-for-prometheus-42' });
   });
   afterAll(async () => {
-    await gateway?.close();
-    await upstream?.close();
+    await closeWithFakeOllama({ gateway, upstream });
   });
   beforeEach(() => upstream.reset());
 
@@ -580,8 +578,7 @@ describe('the container entrypoint (docker/docker-entrypoint.sh)', () => {
   });
   afterAll(async () => {
     if (second) expect(await second.stop()).toBe(0);
-    await gateway?.close();
-    await upstream?.close();
+    await closeWithFakeOllama({ gateway, upstream });
   });
 
   it('admits exactly max_concurrent requests of a key in flight across both, refuses the rest at once, and frees slots', async () => {

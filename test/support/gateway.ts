@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import winston from 'winston';
 import { loadConfig } from '@llmproxy/config';
 import { startGateway, type RunningGateway } from '../../apps/gateway/src/bootstrap.js';
+import { startFakeOllama, type FakeOllama } from '../upstream/fake-ollama.js';
 
 export const ADMIN_PASSWORD = 'test-admin-password-0123';
 
@@ -18,6 +19,18 @@ export interface TestGateway extends RunningGateway {
 }
 
 /** The real gateway, both listeners on free ports of 127.0.0.1, against `databaseUrl` and `ollamaUrl`. */
+/** A scripted Ollama and a gateway in front of it on `databaseUrl`: most suites' beforeAll. */
+export async function startWithFakeOllama(databaseUrl: string, env: Record<string, string> = {}): Promise<{ upstream: FakeOllama; gateway: TestGateway }> {
+  const upstream = await startFakeOllama();
+  return { upstream, gateway: await startTestGateway(databaseUrl, upstream.url, env) };
+}
+
+/** Closes what `startWithFakeOllama` started, gateway first (either is missing if the start failed). */
+export async function closeWithFakeOllama({ gateway, upstream }: { gateway?: TestGateway; upstream?: FakeOllama }): Promise<void> {
+  await gateway?.close();
+  await upstream?.close();
+}
+
 export async function startTestGateway(databaseUrl: string, ollamaUrl: string, env: Record<string, string> = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'llmproxy-gw-'));
   const logFile = join(dir, 'logs', 'usage.log');
