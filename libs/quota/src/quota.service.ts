@@ -23,7 +23,18 @@ export interface AdmitInput {
 
 export type AdmitResult =
   | { admitted: true; reservation: Reservation; headers: Record<string, string> }
-  | { admitted: false; kind: QuotaKind; message: string; retryAfterSeconds: number; window: QuotaWindow };
+  | {
+      admitted: false;
+      kind: QuotaKind;
+      message: string;
+      retryAfterSeconds: number;
+      /**
+       * Whether waiting a few seconds can cure it: the key's own requests in flight hold what is
+       * missing. An exhausted window is not: clients must not sleep until it resets.
+       */
+      retryable: boolean;
+      window: QuotaWindow;
+    };
 
 /** What the admin API and GET /v1/usage show of a key's windows (the shared wire types). */
 export type { KeyUsage, WindowUsage };
@@ -71,6 +82,7 @@ export class QuotaService {
         message: refusalMessage(result.refusal, window, resetsAt),
         // Held by requests in flight: worth retrying as soon as one finishes.
         retryAfterSeconds: result.refusal.heldByInFlight ? 1 : secondsUntil(window.end, now),
+        retryable: result.refusal.heldByInFlight,
         window,
       };
     }

@@ -65,6 +65,9 @@ export class QuotaInterceptor implements NestInterceptor {
     if (!admission.admitted) {
       this.metrics.quotaRefused(admission.kind);
       response.setHeader('retry-after', String(admission.retryAfterSeconds));
+      // The official OpenAI and Anthropic SDKs honour Retry-After before retrying: on an exhausted
+      // window they would sleep until it resets (hours). x-should-retry: false makes them fail now.
+      response.setHeader('x-should-retry', admission.retryable ? 'true' : 'false');
       throw new HttpException(admission.message, HttpStatus.TOO_MANY_REQUESTS);
     }
     for (const [name, value] of Object.entries(admission.headers)) response.setHeader(name, value);
