@@ -28,6 +28,8 @@ export interface AppConfig {
   bodyLimitBytes: number;
   upstreamTimeoutMs: number;
   upstreamIdleTimeoutMs: number;
+  /** How long a write to a client that stopped reading may stay blocked before the stream is cut. */
+  clientStallTimeoutMs: number;
   /** Bearer token accepted on GET /metrics besides the admin credentials; undefined = admin only. */
   metricsToken?: string;
   /** How long in-flight requests may run on after SIGTERM/SIGINT before they are cut. */
@@ -103,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     bodyLimitBytes: schema.BODY_LIMIT_MB * 1024 * 1024,
     upstreamTimeoutMs: schema.UPSTREAM_TIMEOUT_S * 1000,
     upstreamIdleTimeoutMs: schema.UPSTREAM_IDLE_TIMEOUT_S * 1000,
+    clientStallTimeoutMs: schema.CLIENT_STALL_TIMEOUT_S * 1000,
     metricsToken: schema.METRICS_TOKEN || undefined,
     shutdownGraceMs: schema.SHUTDOWN_GRACE_S * 1000,
     trustProxy: parseTrustProxy(schema.TRUST_PROXY)!,

@@ -141,6 +141,10 @@ export class EnvSchema {
   @Transform(toInt) @Min(1) @Max(86_400) @IsInt()
   UPSTREAM_IDLE_TIMEOUT_S = 600;
 
+  /** Seconds a write to a client that stopped reading may stay blocked before the stream is cut (Ollama aborted, request settled). */
+  @Transform(toInt) @Min(1) @Max(86_400) @IsInt()
+  CLIENT_STALL_TIMEOUT_S = 60;
+
   /** Days of rotated usage logs kept. */
   @Transform(toInt) @Min(1) @Max(3650) @IsInt()
   LOG_RETENTION_DAYS = 30;
@@ -176,6 +180,7 @@ export const ENV_VARIABLES = [
   'BODY_LIMIT_MB',
   'UPSTREAM_TIMEOUT_S',
   'UPSTREAM_IDLE_TIMEOUT_S',
+  'CLIENT_STALL_TIMEOUT_S',
   'LOG_RETENTION_DAYS',
   'METRICS_TOKEN',
   'SHUTDOWN_GRACE_S',
