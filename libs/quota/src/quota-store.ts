@@ -78,6 +78,10 @@ export abstract class QuotaStore {
   abstract counters(windows: CurrentWindows, keyId?: number): Promise<Map<number, KeyCounters>>;
   /** Writes whatever the store still holds back, before the database is closed. */
   async close(): Promise<void> {}
+  /** Why the store cannot write now, while it cannot (it refuses admissions meanwhile); readiness reports it. */
+  get writeFailure(): unknown {
+    return undefined;
+  }
 }
 
 export const EMPTY_COUNTERS: WindowCounters = Object.freeze({ requests: 0, tokens: 0, reservedTokens: 0 });

@@ -120,6 +120,11 @@ export class QuotaService {
     }
   }
 
+  /** Why the quota store cannot write now (admissions are refused meanwhile); undefined while it can. */
+  get writeFailure(): unknown {
+    return this.store.writeFailure;
+  }
+
   /** Reservations of this process not yet settled (requests in flight, settlements under way). */
   get unsettled(): number {
     return this.inFlight.size;
