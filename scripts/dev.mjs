@@ -6,7 +6,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 
 const config = ['-p', 'apps/gateway/tsconfig.app.json'];
-const env = { ...process.env, ADMIN_PASSWORD: process.env.ADMIN_PASSWORD ?? 'dev' };
+// LLMPROXY_DEV=1 is the dev server's way past the 12-character minimum of ADMIN_PASSWORD (libs/config):
+// the default password here is `dev`. Only this environment sets it; .env cannot.
+const env = { ...process.env, ADMIN_PASSWORD: process.env.ADMIN_PASSWORD ?? 'dev', LLMPROXY_DEV: '1' };
 const children = new Set();
 let stopping = false;
 let server;
@@ -55,4 +57,4 @@ const stop = () => {
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
-console.log('llmproxy dev: API on :8000/:8001 (ADMIN_PASSWORD defaults to "dev"), UI on http://localhost:4200');
+console.log('llmproxy dev: API on :8000/:8001 (ADMIN_PASSWORD defaults to "dev"; LLMPROXY_DEV=1 lets a short one through), UI on http://localhost:4200');

@@ -112,12 +112,12 @@ describe('loadConfig', () => {
   });
 
   it('reads .env from the working directory, and the environment overrides it', () => {
-    const dir = cwd(['# comment', 'ADMIN_PASSWORD="from file"', 'PROXY_PORT=9100', "APP_TZ='Asia/Tokyo'", 'ADMIN_PORT=9101', ''].join('\n'));
+    const dir = cwd(['# comment', 'ADMIN_PASSWORD="from the .env file"', 'PROXY_PORT=9100', "APP_TZ='Asia/Tokyo'", 'ADMIN_PORT=9101', ''].join('\n'));
     const fromFile = loadConfig({}, dir);
-    expect(fromFile).toMatchObject({ adminPassword: 'from file', proxy: { port: 9100 }, admin: { port: 9101 }, timeZone: 'Asia/Tokyo' });
+    expect(fromFile).toMatchObject({ adminPassword: 'from the .env file', proxy: { port: 9100 }, admin: { port: 9101 }, timeZone: 'Asia/Tokyo' });
 
-    const overridden = loadConfig({ ADMIN_PASSWORD: 'from env', PROXY_PORT: '9200' }, dir);
-    expect(overridden).toMatchObject({ adminPassword: 'from env', proxy: { port: 9200 }, admin: { port: 9101 }, timeZone: 'Asia/Tokyo' });
+    const overridden = loadConfig({ ADMIN_PASSWORD: 'from the environment', PROXY_PORT: '9200' }, dir);
+    expect(overridden).toMatchObject({ adminPassword: 'from the environment', proxy: { port: 9200 }, admin: { port: 9101 }, timeZone: 'Asia/Tokyo' });
   });
 
   it('reads no .env from anywhere but the working directory', () => {
@@ -164,6 +164,34 @@ describe('loadConfig', () => {
 
     it('stays required when the option is given as true', () => {
       expect(configError(() => loadConfig({}, cwd(), { requireAdminPassword: true })).variable).toBe('ADMIN_PASSWORD');
+    });
+
+    it.each(['change-me', 'hunter2', '12345678901', '密码密码密码密码密码密'])('shorter than 12 characters (%s) stops the start with one line that does not repeat it', (password) => {
+      const error = configError(() => loadConfig({ ADMIN_PASSWORD: password }, cwd()));
+      expect(error.variable).toBe('ADMIN_PASSWORD');
+      expect(error.message).toBe('ADMIN_PASSWORD must be at least 12 characters (only `npm run dev` accepts a shorter one)');
+      expect(error.message).not.toContain(password);
+    });
+
+    it('of 12 characters is enough (counted as characters, not bytes)', () => {
+      expect(loadConfig({ ADMIN_PASSWORD: '123456789012' }, cwd()).adminPassword).toBe('123456789012');
+      expect(loadConfig({ ADMIN_PASSWORD: '密码密码密码密码密码密码' }, cwd()).adminPassword).toHaveLength(12);
+    });
+
+    it('a short one from .env is refused too', () => {
+      expect(configError(() => loadConfig({}, cwd('ADMIN_PASSWORD=change-me\n'))).variable).toBe('ADMIN_PASSWORD');
+    });
+
+    it('LLMPROXY_DEV=1 in the environment (npm run dev) accepts a short one; in .env it does not', () => {
+      expect(loadConfig({ ADMIN_PASSWORD: 'dev', LLMPROXY_DEV: '1' }, cwd()).adminPassword).toBe('dev');
+      expect(configError(() => loadConfig({ ADMIN_PASSWORD: 'dev', LLMPROXY_DEV: 'true' }, cwd())).variable).toBe('ADMIN_PASSWORD');
+      expect(configError(() => loadConfig({ ADMIN_PASSWORD: 'dev' }, cwd('LLMPROXY_DEV=1\n'))).variable).toBe('ADMIN_PASSWORD');
+      // Dev mode waives the length, not the password.
+      expect(configError(() => loadConfig({ LLMPROXY_DEV: '1' }, cwd())).message).toMatch(/^ADMIN_PASSWORD is required/);
+    });
+
+    it('the key CLI does not check the length of one it does not need', () => {
+      expect(loadConfig({ ADMIN_PASSWORD: 'short' }, cwd(), { requireAdminPassword: false }).adminPassword).toBe('short');
     });
   });
 

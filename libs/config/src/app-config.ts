@@ -59,10 +59,23 @@ export function parseDatabaseUrl(url: string, cwd = process.cwd()): DatabaseConf
 export interface LoadConfigOptions {
   /**
    * The server refuses to start without ADMIN_PASSWORD; the key CLI never serves the admin API, so it
-   * passes false and gets `adminPassword: ''` when none is set. Default true.
+   * passes false and gets `adminPassword: ''` when none is set (nor is its length checked). Default true.
    */
   requireAdminPassword?: boolean;
 }
+
+/**
+ * The shortest ADMIN_PASSWORD the server starts with. The admin throttle allows ten guesses a minute
+ * per address, 14,400 a day: enough to exhaust a short password from a modest number of addresses.
+ */
+export const ADMIN_PASSWORD_MIN_LENGTH = 12;
+
+/**
+ * `LLMPROXY_DEV=1`, which `npm run dev` (scripts/dev.mjs) sets in its own environment, lets a shorter
+ * ADMIN_PASSWORD through (the dev script's default is `dev`). Read from the environment only, never
+ * from `.env`, so a copied `.env` cannot carry it into production.
+ */
+export const DEV_MODE_VARIABLE = 'LLMPROXY_DEV';
 
 /**
  * Reads `.env` from `cwd` (the environment wins over it), validates every variable and returns the
@@ -83,6 +96,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const errors = validateSync(schema, { forbidUnknownValues: false, stopAtFirstError: true }).filter(
     (error) => requireAdminPassword || error.property !== 'ADMIN_PASSWORD',
   );
+  const devMode = env[DEV_MODE_VARIABLE] === '1';
+  const passwordError = errors.some((error) => error.property === 'ADMIN_PASSWORD');
+  if (requireAdminPassword && !devMode && !passwordError && [...(schema.ADMIN_PASSWORD ?? '')].length < ADMIN_PASSWORD_MIN_LENGTH) {
+    // Never the value itself: the message is printed.
+    throw new ConfigError('ADMIN_PASSWORD', `must be at least ${ADMIN_PASSWORD_MIN_LENGTH} characters (only \`npm run dev\` accepts a shorter one)`);
+  }
   if (errors.length > 0) {
     const first = errors[0]!;
     const message = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
