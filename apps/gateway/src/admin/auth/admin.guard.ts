@@ -1,15 +1,19 @@
-import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, HttpException, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { IS_PUBLIC } from '../../common/public.decorator.js';
 import { ACCEPTS_METRICS_TOKEN, MetricsToken } from '../metrics/metrics-token.js';
-import { AdminAuthService } from './admin-auth.service.js';
+import { AdminAuthService, type AuthOutcome } from './admin-auth.service.js';
 import { bearerToken } from './bearer-token.js';
+import { clientAddress } from './client-address.js';
 
 /**
  * Every admin route not marked @Public() needs `Authorization: Bearer <ADMIN_PASSWORD>` or
  * `Bearer <session token>` of an unexpired session (POST /api/login). Routes marked
  * @AcceptsMetricsToken() (GET /metrics) also admit `Bearer <METRICS_TOKEN>` when it is set.
+ * A wrong credential counts towards the client's throttle (see AdminAuthService): 401, and once the
+ * client has ten failures in the last minute, 429 with Retry-After on every admin route. A request
+ * with no credential at all guesses nothing: 401, not counted.
  */
 @Injectable()
 export class AdminGuard implements CanActivate {
@@ -21,11 +25,28 @@ export class AdminGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const credential = bearerToken(context.switchToHttp().getRequest<Request>());
-    if (credential && this.reflector.get<boolean>(ACCEPTS_METRICS_TOKEN, context.getHandler()) && this.metricsToken.matches(credential)) return true;
-    if (!credential || !(await this.auth.authenticate(credential))) {
-      throw new UnauthorizedException('admin login required: send Authorization: Bearer <session token from POST /api/login> or Bearer <ADMIN_PASSWORD>');
-    }
-    return true;
+    const request = context.switchToHttp().getRequest<Request>();
+    const credential = bearerToken(request);
+    if (!credential) throw unauthorized();
+    const acceptsMetricsToken = this.reflector.get<boolean>(ACCEPTS_METRICS_TOKEN, context.getHandler()) === true;
+    const route = `${request.method} ${(request.route as { path?: string } | undefined)?.path ?? request.path}`;
+    const result = await this.auth.authenticate(
+      credential,
+      { client: clientAddress(request), route },
+      acceptsMetricsToken ? (candidate) => this.metricsToken.matches(candidate) : undefined,
+    );
+    if (result.outcome === 'ok') return true;
+    throw refusal(result, context.switchToHttp().getResponse<Response>());
   }
+}
+
+/** The admin listener's answer to a refused credential, for the guard and the login route alike. */
+export function refusal(result: Exclude<AuthOutcome, { outcome: 'ok' }>, response: Response, message = unauthorized().message): HttpException {
+  if (result.outcome === 'invalid') return new UnauthorizedException(message);
+  response.setHeader('Retry-After', String(result.retryAfterSeconds));
+  return new HttpException(`too many failed logins from this address; try again in ${result.retryAfterSeconds} s`, HttpStatus.TOO_MANY_REQUESTS);
+}
+
+function unauthorized(): UnauthorizedException {
+  return new UnauthorizedException('admin login required: send Authorization: Bearer <session token from POST /api/login> or Bearer <ADMIN_PASSWORD>');
 }
