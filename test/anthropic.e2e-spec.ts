@@ -122,7 +122,7 @@ describe.each(databases)('Anthropic Messages API through the gateway on $name', 
       if (own.day.reserved_tokens !== 0) throw new Error('not settled yet');
       return own;
     });
-  const sdk = (apiKey: string) => new Anthropic({ baseURL: gateway.proxyUrl, apiKey, maxRetries: 0 });
+  const sdk = (apiKey: string) => new Anthropic({ baseURL: gateway.proxyUrl, apiKey });
 
   beforeAll(async () => {
     upstream = await startFakeOllama();
@@ -163,7 +163,7 @@ describe.each(databases)('Anthropic Messages API through the gateway on $name', 
   });
 
   it('maps a name by alias and accepts the key as a Bearer token (authToken)', async () => {
-    const bearer = new Anthropic({ baseURL: gateway.proxyUrl, authToken: key, apiKey: null, maxRetries: 0 });
+    const bearer = new Anthropic({ baseURL: gateway.proxyUrl, authToken: key, apiKey: null });
     const message = await bearer.messages.create({ model: 'claude-haiku-4-5-20251001', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     expect(message.model).toBe('claude-haiku-4-5-20251001');
     const recorded = await chatRequest();
@@ -325,8 +325,9 @@ describe.each(databases)('Anthropic Messages API through the gateway on $name', 
 
   it('reports an Ollama failure before the response started as an HTTP error in Anthropic\'s shape', async () => {
     upstream.enqueue({ status: 500, error: 'llama runner process has terminated' });
+    // One scripted failure: at its defaults the SDK would retry the 502 and get the default reply.
     const error = await client.messages
-      .stream({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
+      .stream({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }, { maxRetries: 0 })
       .finalMessage()
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.InternalServerError);

@@ -48,7 +48,7 @@ describe('errors in the caller’s dialect', () => {
   });
 
   it('gives the Anthropic SDK a request id on a refused key', async () => {
-    const client = new Anthropic({ baseURL: gateway.proxyUrl, apiKey: 'sk-wrong', maxRetries: 0 });
+    const client = new Anthropic({ baseURL: gateway.proxyUrl, apiKey: 'sk-wrong' });
     const error = await client.messages.create({ model: 'llama3.2', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.AuthenticationError);
     expect((error as InstanceType<typeof Anthropic.AuthenticationError>).requestID).toMatch(/^[0-9a-f-]{36}$/);

@@ -39,7 +39,7 @@ describe.each(databases)('OpenAI API through the gateway on $name', (database) =
   let key: string;
   let client: OpenAI;
 
-  const openaiFor = (apiKey: string) => new OpenAI({ baseURL: `${gateway.proxyUrl}/v1`, apiKey, maxRetries: 0 });
+  const openaiFor = (apiKey: string) => new OpenAI({ baseURL: `${gateway.proxyUrl}/v1`, apiKey });
   const chatRequest = () => upstream.waitForRequest((r) => r.path === '/api/chat');
   const sentBody = (request: RecordedRequest) => request.body as OllamaChatBody;
   const usage = async (apiKey: string): Promise<{ day: WindowUsage }> => {
@@ -475,6 +475,7 @@ describe.each(databases)('OpenAI API through the gateway on $name', (database) =
       const lonely = await startTestGateway(await database.create(), deadUrl);
       try {
         const lonelyKey = (await lonely.createKey({ name: 'lonely' })).key;
+        // Three calls to a dead Ollama: the default two retries with backoff would add ~4 s and prove nothing more.
         const sdk = new OpenAI({ baseURL: `${lonely.proxyUrl}/v1`, apiKey: lonelyKey, maxRetries: 0 });
         for (const call of [
           () => sdk.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] }),
@@ -494,7 +495,8 @@ describe.each(databases)('OpenAI API through the gateway on $name', (database) =
 
     it('answers 502 in OpenAI’s shape when Ollama refuses before streaming', async () => {
       upstream.enqueue({ status: 500, error: 'llama runner process has terminated' });
-      const error = await client.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      // One scripted failure: at its defaults the SDK would retry the 502 and get the default reply.
+      const error = await client.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] }, { maxRetries: 0 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.InternalServerError);
       expect((error as Error).message).toContain('llama runner process has terminated');
     });

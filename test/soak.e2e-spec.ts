@@ -155,8 +155,8 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
     const clients = gateways.map(({ gateway }) =>
       keys.map(({ key }) => ({
         native: new Ollama({ host: gateway.proxyUrl, headers: { authorization: `Bearer ${key}` } }),
-        openai: new OpenAI({ baseURL: `${gateway.proxyUrl}/v1`, apiKey: key, maxRetries: 0 }),
-        anthropic: new Anthropic({ baseURL: gateway.proxyUrl, apiKey: key, maxRetries: 0 }),
+        openai: new OpenAI({ baseURL: `${gateway.proxyUrl}/v1`, apiKey: key }),
+        anthropic: new Anthropic({ baseURL: gateway.proxyUrl, apiKey: key }),
       })),
     );
     const weights = keys.flatMap((key, index) => Array<number>(key.weight).fill(index));

@@ -91,7 +91,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-const client = () => new Anthropic({ baseURL, apiKey: 'x', maxRetries: 0 });
+const client = () => new Anthropic({ baseURL, apiKey: 'x' });
 
 const params = {
   model: 'claude-sonnet-4-6',

@@ -131,7 +131,7 @@ afterAll(async () => {
 beforeEach(() => {
   const { port } = server.address() as AddressInfo;
   gateway = {
-    client: new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'x', maxRetries: 0, timeout: 10_000 }),
+    client: new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'x' }),
     seen: [],
     answers: [],
     written: [],
