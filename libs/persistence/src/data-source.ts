@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
-import { DataSource, type DataSourceOptions } from 'typeorm';
+import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '@llmproxy/config';
 import { entities } from './entities/index.js';
 import { migrations } from './migrations/index.js';
+import { STATEMENT_TIMEOUT_MS } from './sql-client.js';
 
 // int8 (counts, sums) as JS numbers rather than strings: every value the gateway stores is far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -15,7 +16,14 @@ export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {
   if (database.type === 'postgres') {
     // A connection attempt that gets no answer (a host gone from the network) fails after 5 s
     // instead of never: requests waiting for a pooled connection then fail closed with 503.
-    return { ...common, type: 'postgres', url: database.url, extra: { max: 20, connectionTimeoutMillis: 5_000 } };
+    // statement_timeout goes in each session's startup packet: every statement of the pool (the
+    // data plane's and TypeORM's, which share it) is cancelled by the server after it.
+    return {
+      ...common,
+      type: 'postgres',
+      url: database.url,
+      extra: { max: 20, connectionTimeoutMillis: 5_000, statement_timeout: STATEMENT_TIMEOUT_MS },
+    };
   }
   return {
     ...common,
@@ -52,14 +60,20 @@ async function runMigrations(dataSource: DataSource): Promise<void> {
     await dataSource.runMigrations({ transaction: 'all' });
     return;
   }
-  // Replicas starting together: one migrates, the others wait and then find nothing to do.
+  // Replicas starting together: one migrates, the others wait and then find nothing to do. Waiting
+  // for the lock, and a migration, may take longer than the pool's statement_timeout allows: this
+  // session has none while it migrates.
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
+    await runner.query('SET statement_timeout = 0');
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await dataSource.runMigrations({ transaction: 'all' });
+    const executor = new MigrationExecutor(dataSource, runner);
+    executor.transaction = 'all';
+    await executor.executePendingMigrations();
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.query('RESET statement_timeout').catch(() => undefined);
     await runner.release();
   }
 }

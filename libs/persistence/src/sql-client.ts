@@ -88,6 +88,15 @@ const preparedStatements = new Map<string, { name: string; text: string }>();
 /** How long a statement of the PostgresClient may wait for its answer (see `query`). */
 export const QUERY_TIMEOUT_MS = 10_000;
 
+/**
+ * PostgreSQL's statement_timeout on every gateway session (data-source.ts): the server cancels a
+ * statement that runs longer, rolling its transaction back. It is shorter than QUERY_TIMEOUT_MS by
+ * more than a round trip, so a statement the client gives up on has been cancelled on the server
+ * first: an admission batch stuck behind a lock cannot commit after its requests were answered
+ * 503 and leave reservations nobody settles (they would hold tokens and slots until they expired).
+ */
+export const STATEMENT_TIMEOUT_MS = 8_000;
+
 export class PostgresClient extends SqlClient {
   readonly dialect = 'postgres' as const;
 
@@ -126,8 +135,9 @@ export class PostgresClient extends SqlClient {
    * Every statement of this client (the data plane, settings, readiness) gives up after
    * `QUERY_TIMEOUT_MS`: a database that stops answering without closing its connections (a host
    * gone from the network) then fails requests closed with 503 instead of holding them, and the pool
-   * drops the connection the statement was stuck on. Migrations and the admin's TypeORM queries do
-   * not go through here and have no such limit.
+   * drops the connection the statement was stuck on. The server has cancelled the statement by then
+   * (STATEMENT_TIMEOUT_MS), unless it cannot be reached at all. The admin's TypeORM queries share
+   * the pool and the server's limit, not this one; migrations run without either.
    */
   private query(sql: string, params: readonly PostgresParam[]) {
     return this.pool.query({ ...this.statement(sql), values: params as unknown[], query_timeout: QUERY_TIMEOUT_MS } as QueryConfig);
