@@ -2,7 +2,8 @@
 # The whole test suite: install, type-check, build backend and UI, the UI's unit tests, then Jest:
 # unit and end-to-end tests (SQLite always; PostgreSQL at 127.0.0.1:5432 when reachable, required
 # with REQUIRE_PG=1) and the browser test in headless Chromium (installed from Debian's packages
-# when missing and this is root; required with REQUIRE_BROWSER=1). CI sets both.
+# when missing and this is root; required with REQUIRE_BROWSER=1). CI sets both. Debian's faketime is
+# installed the same way for test/attacks/pg-clocks.e2e-spec.ts (required with REQUIRE_PG=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -12,6 +13,11 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   echo "== installing chromium for the browser test"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ||
     echo "could not install chromium; the browser test will be skipped unless REQUIRE_BROWSER=1"
+fi
+if ! ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing faketime for the PostgreSQL clock test (one gateway process with its clock ahead)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null) ||
+    echo "could not install faketime; the clock test will be skipped unless REQUIRE_PG=1"
 fi
 
 echo "== type-check"

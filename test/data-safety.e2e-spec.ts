@@ -183,7 +183,11 @@ describe.each(databases)('kill -9 during 50 concurrent streams on $name', (datab
     // it leaves them until they expire...
     expect(await inspector.store.releaseExpired(new Date())).toBe(0);
     expect((await inspector.state()).reservations).toHaveLength(dead.length);
-    // ...and releases every one of them once they have, charging nothing.
+    // ...and releases every one of them once they have, charging nothing. (PostgreSQL dates them by
+    // its own clock, not the `now` given: there they are moved one TTL into the past instead.)
+    if (database.name === 'postgres') {
+      await inspector.sql.run("UPDATE quota_reservations SET expires_at = expires_at - ? * interval '1 millisecond'", [RESERVATION_TTL_MS]);
+    }
     expect(await inspector.store.releaseExpired(new Date(killedAt + RESERVATION_TTL_MS + 1))).toBe(dead.length);
     const released = new Map<number, number>();
     for (const reservation of dead) released.set(reservation.keyId, (released.get(reservation.keyId) ?? 0) + 1);

@@ -12,6 +12,7 @@ import {
   decideAdmission,
   decideWithBound,
   DEFAULT_COMPLETION_CAP,
+  namedCompletionLimit,
   type AdmissionInput,
   type WindowCounters,
 } from '@llmproxy/quota';
@@ -25,7 +26,11 @@ import { testDatabases } from './support/databases.js';
  * item: each item of a batch decided as if alone, after the items of its key before it.
  */
 const postgres = (await testDatabases()).filter((database) => database.name === 'postgres');
+/** `llmproxy_admit` as the release before migration 1764700000000 called it (bigint limit, its own times). */
+const PREVIOUS_ADMIT = `SELECT * FROM llmproxy_admit(?::integer, ?::varchar, ?::varchar, ?::bigint, ?::bigint, ?::bigint, ?::bigint,
+  ?::bigint, ?::boolean, ?::bigint, ?::bigint, ?::bigint, ?::boolean, ?::bigint, ?::varchar, ?::timestamptz, ?::timestamptz)`;
 const DAY = '2026-06-10';
+const TTL_MS = 60_000;
 const MONTH = '2026-06';
 
 interface Case {
@@ -61,12 +66,39 @@ const table: [string, Partial<Case>][] = [
   ['tokens: held by in flight', { limits: { ...noLimits, monthlyTokens: 1_000 }, month: { ...zero, tokens: 100, reservedTokens: 890 } }],
   ['embed: no output token', { limits: { ...noLimits, dailyTokens: 110 }, day: { ...zero, tokens: 100 }, generates: false }],
   ['requested 0', { limits: { ...noLimits, dailyTokens: 1_000 }, requestedMaxTokens: 0 }],
+  ['requested 0 with plenty left: the default cap', { limits: { ...noLimits, dailyTokens: 1_000_000 }, requestedMaxTokens: 0 }],
+  ['requested -1 (Ollama: no limit)', { limits: { ...noLimits, dailyTokens: 1_000_000 }, requestedMaxTokens: -1 }],
+  ['requested -2 (Ollama: fill the context)', { limits: { ...noLimits, monthlyTokens: 1_000_000 }, requestedMaxTokens: -2 }],
+  ['requested 0.5 (floored to 0)', { limits: { ...noLimits, dailyTokens: 1_000_000 }, requestedMaxTokens: 0.5 }],
+  ['requested 100.5', { limits: { ...noLimits, dailyTokens: 1_000_000 }, requestedMaxTokens: 100.5 }],
+  ['requested 1', { limits: { ...noLimits, dailyTokens: 1_000_000 }, requestedMaxTokens: 1 }],
+  ['requested 2^63, capped to the rest', { limits: { ...noLimits, dailyTokens: 1_000 }, requestedMaxTokens: 2 ** 63 }],
+  ['requested 1e308, capped to the rest', { limits: { ...noLimits, dailyTokens: 1_000 }, requestedMaxTokens: 1e308 }],
+  ['requested NaN', { limits: { ...noLimits, dailyTokens: 1_000_000 }, requestedMaxTokens: Number.NaN }],
+  ['requested Infinity', { limits: { ...noLimits, dailyTokens: 1_000_000 }, requestedMaxTokens: Number.POSITIVE_INFINITY }],
+  ['requested 0, bound', { limits: { ...noLimits, dailyTokens: 10 ** 12 }, requestedMaxTokens: 0, bound: true }],
+  ['requested 1e308, bound', { limits: { ...noLimits, dailyTokens: 10 ** 12 }, requestedMaxTokens: 1e308, bound: true }],
+  ['requested 0, one output token left', { limits: { ...noLimits, dailyTokens: 111 }, day: { ...zero, tokens: 100 }, requestedMaxTokens: 0 }],
   ['bound with plenty left', { limits: { ...noLimits, dailyTokens: 10 ** 12, monthlyTokens: 10 ** 15 }, bound: true, promptEstimate: 90_000 }],
   ['bound just under the headroom', { limits: { ...noLimits, dailyTokens: BOUND_HEADROOM * (10 + DEFAULT_COMPLETION_CAP) }, bound: true }],
   ['bound just over the headroom', { limits: { ...noLimits, dailyTokens: BOUND_HEADROOM * (10 + DEFAULT_COMPLETION_CAP) - 1 }, bound: true }],
   ['bound, requests refused first', { limits: { ...noLimits, dailyRequests: 0, dailyTokens: 5 }, bound: true }],
   ['bound, no token limits', { bound: true }],
 ];
+
+/**
+ * A completion limit as a client may send it: mostly a count, else what names none — 0, negatives
+ * (Ollama: no limit), fractions (floored to 0), NaN, ±Infinity — or more than any limit.
+ */
+function requested(random: () => number): number {
+  const r = random();
+  if (r < 0.6) return Math.floor(random() * 20_001);
+  if (r < 0.7) return 0;
+  if (r < 0.78) return -1 - Math.floor(random() * 3);
+  if (r < 0.86) return Math.floor(random() * 200) + [0.5, 0.25, 0.999][Math.floor(random() * 3)]!;
+  if (r < 0.94) return [2 ** 53, 2 ** 63, 1e308][Math.floor(random() * 3)]!;
+  return [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1e308][Math.floor(random() * 4)]!;
+}
 
 function randomCase(random: () => number): Case {
   const int = (max: number) => Math.floor(random() * (max + 1));
@@ -81,7 +113,7 @@ function randomCase(random: () => number): Case {
     inFlight: int(4),
     maxConcurrent: maybe(0.3, () => int(4)),
     promptEstimate: int(random() < 0.2 ? 200_000 : 5_000),
-    requestedMaxTokens: maybe(0.6, () => int(20_000)),
+    requestedMaxTokens: maybe(0.6, () => requested(random)),
     generates: random() < 0.8,
     bound: random() < 0.4,
   };
@@ -176,10 +208,9 @@ describeOnPostgres('llmproxy_admit on PostgreSQL decides as decideAdmission does
       c.generates,
       c.maxConcurrent,
       id,
-      new Date().toISOString(),
-      new Date(Date.now() + 60_000).toISOString(),
+      TTL_MS,
     ]);
-    const context = `${name}: ${JSON.stringify(c)}`;
+    const context = `${name}: ${JSON.stringify(c, (_, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value))}`;
     expect({ context, decision: admitRowToResult(row!) }).toEqual({ context, decision: expected });
     expect({ context, day: admitRowCounters(row!, 'day'), month: admitRowCounters(row!, 'month') }).toEqual({ context, day: input.day, month: input.month });
 
@@ -187,7 +218,12 @@ describeOnPostgres('llmproxy_admit on PostgreSQL decides as decideAdmission does
       'SELECT period_key, requests, tokens, reserved_tokens FROM quota_counters WHERE api_key_id = ? ORDER BY period_key',
       [keyId],
     );
-    const reservation = await sql.one<{ tokens: string }>('SELECT tokens FROM quota_reservations WHERE id = ?', [id]);
+    const reservation = await sql.one<{ tokens: string; ttl_ms: number; age_ms: number }>(
+      "SELECT tokens, extract(epoch FROM expires_at - created_at) * 1000 AS ttl_ms, extract(epoch FROM now() - created_at) * 1000 AS age_ms FROM quota_reservations WHERE id = ?",
+      [id],
+    );
+    // Dated by the database's clock: created at its now(), expiring TTL_MS after.
+    if (reservation) expect({ context, ttl: Number(reservation.ttl_ms), recent: Number(reservation.age_ms) >= 0 && Number(reservation.age_ms) < 5_000 }).toEqual({ context, ttl: TTL_MS, recent: true });
     const admitted = expected !== 'estimate' && expected.admitted ? expected : null;
     const add = admitted ? { requests: 1, reservedTokens: admitted.reservedTokens } : { requests: 0, reservedTokens: 0 };
     const after = (counters: WindowCounters) => ({ requests: counters.requests + add.requests, tokens: counters.tokens, reservedTokens: counters.reservedTokens + add.reservedTokens });
@@ -209,11 +245,35 @@ describeOnPostgres('llmproxy_admit on PostgreSQL decides as decideAdmission does
       const input = { ...c, day: c.day ?? zero, month: c.month ?? zero };
       const d = c.bound ? decideWithBound(input) : decideAdmission(input);
       seen.add(d === 'estimate' ? 'estimate' : d.admitted ? 'admitted' : `${d.kind}/${d.window}/${d.heldByInFlight}`);
+      if (d !== 'estimate' && d.admitted && d.completionCap !== null && c.requestedMaxTokens !== null) {
+        seen.add(namedCompletionLimit(c.requestedMaxTokens) === null ? 'capped, none named' : c.requestedMaxTokens > d.completionCap ? 'capped below the named' : 'capped as named');
+      }
     }
-    // The generator reaches every kind of outcome.
+    // The generator reaches every kind of outcome, and caps for every kind of requested limit.
     for (const outcome of ['admitted', 'estimate', 'concurrency/day/true', 'requests/day/false', 'requests/month/false', 'tokens/day/false', 'tokens/day/true', 'tokens/month/true']) {
       expect([...seen]).toContain(outcome);
     }
+    for (const cap of ['capped, none named', 'capped below the named', 'capped as named']) expect([...seen]).toContain(cap);
+  });
+
+  it('decides by the same rule, and dates by the database’s clock, through the previous release’s signature (a rolling upgrade)', async () => {
+    const c: Case = { ...base, limits: { ...noLimits, dailyTokens: 1_000_000 }, requestedMaxTokens: 0 };
+    await prepare(c);
+    const id = randomUUID();
+    // That release passed its own clock's times; only their difference, the TTL, counts now.
+    const row = await sql.one(PREVIOUS_ADMIT, [
+      ...[keyId, DAY, MONTH, null, null, c.limits.dailyTokens, null, c.promptEstimate, false, BOUND_HEADROOM, 0, DEFAULT_COMPLETION_CAP, true, null, id],
+      '2000-01-01T00:00:00Z',
+      '2000-01-01T00:01:00Z',
+    ]);
+    expect(admitRowToResult(row!)).toEqual(decideAdmission({ ...c, day: zero, month: zero }));
+    expect(admitRowToResult(row!)).toMatchObject({ completionCap: DEFAULT_COMPLETION_CAP });
+    const reservation = await sql.one<{ ttl_ms: number; age_ms: number }>(
+      'SELECT extract(epoch FROM expires_at - created_at) * 1000 AS ttl_ms, extract(epoch FROM now() - created_at) * 1000 AS age_ms FROM quota_reservations WHERE id = ?',
+      [id],
+    );
+    expect(Number(reservation!.ttl_ms)).toBe(60_000);
+    expect(Number(reservation!.age_ms)).toBeLessThan(5_000);
   });
 });
 
@@ -279,8 +339,6 @@ describeOnPostgres('llmproxy_admit_many on PostgreSQL decides each item of a bat
         return { decision, before };
       });
 
-      const now = new Date().toISOString();
-      const later = new Date(Date.now() + 60_000).toISOString();
       const rows = await sql.all(ADMIT_MANY, [
         items.map((i) => i.key),
         items.map(() => DAY),
@@ -297,8 +355,7 @@ describeOnPostgres('llmproxy_admit_many on PostgreSQL decides each item of a bat
         items.map((i) => i.c.generates),
         items.map((i) => i.c.maxConcurrent),
         items.map((i) => i.id),
-        items.map(() => now),
-        items.map(() => later),
+        TTL_MS,
       ]);
       expect(rows).toHaveLength(items.length);
       // Rows come in key order; `item` routes each back to its position.
@@ -306,7 +363,7 @@ describeOnPostgres('llmproxy_admit_many on PostgreSQL decides each item of a bat
       const byItem = new Map(rows.map((r) => [Number(r.item) - 1, r]));
       items.forEach((item, i) => {
         const row = byItem.get(i)!;
-        const context = `batch ${batch} item ${i}: ${JSON.stringify(item.c)}`;
+        const context = `batch ${batch} item ${i}: ${JSON.stringify(item.c, (_, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value))}`;
         expect({ context, decision: admitRowToResult(row) }).toEqual({ context, decision: expected[i]!.decision });
         expect({ context, day: admitRowCounters(row, 'day'), month: admitRowCounters(row, 'month') }).toEqual({ context, ...expected[i]!.before });
         const d = expected[i]!.decision;

@@ -34,6 +34,15 @@ describe.each(databases)('quota store on $name', (database) => {
   const admitAt = (key: ApiKeyRecord, now: Date, promptEstimate = 0) =>
     quota.admit({ key, promptEstimate, requestedMaxTokens: null, generates: true, anthropicHeaders: false, now });
 
+  /**
+   * Lets `ms` pass for the expiry of reservations. SQLite's store goes by the `now` it is given (the
+   * tests pass one `ms` later); PostgreSQL's by the database's clock, so there every reservation's
+   * expiry is moved `ms` earlier instead.
+   */
+  async function elapse(ms: number): Promise<void> {
+    if (database.name === 'postgres') await dataSource.query("UPDATE quota_reservations SET expires_at = expires_at - $1 * interval '1 millisecond'", [ms]);
+  }
+
   async function counters(key: ApiKeyRecord, now: Date) {
     const usage = await quota.usageOf(key.id, key.limits, now);
     return { day: usage.day, month: usage.month };
@@ -130,9 +139,11 @@ describe.each(databases)('quota store on $name', (database) => {
       TZ,
     );
     // (Counts of released reservations include other tests' leftovers: this key's counters tell.)
+    await elapse(60_000);
     await fresh.maintain(new Date(now.getTime() + 60_000));
     expect((await counters(key, now)).day.reserved_tokens).toBe(500);
     expect((await admitAt(key, now, 10)).admitted).toBe(false); // held by the orphan
+    await elapse(5 * 60_000);
     expect((await fresh.maintain(new Date(now.getTime() + 6 * 60_000))).released).toBeGreaterThanOrEqual(1);
     expect((await counters(key, now)).day).toMatchObject({ reserved_tokens: 0, tokens: 0 });
     expect(await quota.settle(orphan.reservation as Reservation, { promptTokens: 5, completionTokens: 5, exact: true, model: 'm', failed: false, bucketStart: now })).toBe(false);
@@ -144,8 +155,10 @@ describe.each(databases)('quota store on $name', (database) => {
     const start = new Date();
     const admitted = await admitAt(key, start, 10);
     if (!admitted.admitted) throw new Error('refused');
+    await elapse(4 * 60_000);
     await quota.maintain(new Date(start.getTime() + 4 * 60_000)); // renews: expires 5 min after this
     const other = new QuotaService((quota as unknown as { store: SqliteQuotaStore }).store, TZ);
+    await elapse(2 * 60_000);
     await other.maintain(new Date(start.getTime() + 6 * 60_000));
     expect((await counters(key, start)).day.reserved_tokens).toBe(500);
     expect(await quota.settle(admitted.reservation, { promptTokens: 1, completionTokens: 1, exact: true, model: 'm', failed: false, bucketStart: start })).toBe(true);

@@ -1,5 +1,5 @@
 import type { QuotaLimits } from '@llmproxy/keys';
-import { BOUND_HEADROOM, DEFAULT_COMPLETION_CAP, decideAdmission, decideWithBound, refusalMessage, type AdmissionInput } from './admission.js';
+import { BOUND_HEADROOM, DEFAULT_COMPLETION_CAP, decideAdmission, decideWithBound, namedCompletionLimit, refusalMessage, type AdmissionInput } from './admission.js';
 import { dayWindow } from './windows.js';
 
 const none: QuotaLimits = { dailyTokens: null, monthlyTokens: null, dailyRequests: null, monthlyRequests: null };
@@ -94,6 +94,77 @@ describe('decideAdmission', () => {
       reservedTokens: 10,
       completionCap: null,
     });
+  });
+});
+
+describe('the completion cap of a token-limited key', () => {
+  /** What a client can put in num_predict / max_tokens that is not a positive integer. */
+  const namesNone = [0, -0, -1, -2, -1e308, 0.5, 0.999, 1.5, 8_191.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+
+  it('takes a requested 0, negative, fraction or non-finite value as none named: the default cap applies', () => {
+    const limits = { ...none, dailyTokens: 1_000_000 };
+    for (const requestedMaxTokens of namesNone) {
+      expect(namedCompletionLimit(requestedMaxTokens)).toBeNull();
+      expect({ requestedMaxTokens, admission: decideAdmission(input({ limits, promptEstimate: 50, requestedMaxTokens })) }).toEqual({
+        requestedMaxTokens,
+        admission: { admitted: true, reservedTokens: 50 + DEFAULT_COMPLETION_CAP, completionCap: DEFAULT_COMPLETION_CAP },
+      });
+      // …and what is left caps it as it caps the default.
+      expect(decideAdmission(input({ limits: { ...none, dailyTokens: 100 }, promptEstimate: 50, requestedMaxTokens }))).toEqual({ admitted: true, reservedTokens: 100, completionCap: 50 });
+    }
+  });
+
+  it('keeps a positive integer, however large, capped to what is left', () => {
+    const limits = { ...none, dailyTokens: 1_000 };
+    for (const [requestedMaxTokens, cap] of [
+      [1, 1],
+      [949, 949],
+      [950, 950],
+      [951, 950],
+      [Number.MAX_SAFE_INTEGER, 950],
+      [2 ** 63, 950],
+      [1e308, 950],
+    ] as const) {
+      expect(namedCompletionLimit(requestedMaxTokens)).toBe(requestedMaxTokens);
+      expect(decideAdmission(input({ limits, promptEstimate: 50, requestedMaxTokens }))).toEqual({ admitted: true, reservedTokens: 50 + cap, completionCap: cap });
+    }
+  });
+
+  it('is an integer from 1 to what the key has left on every generated input, decided with the estimate or a bound', () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const int = (max: number) => Math.floor(random() * (max + 1));
+    const pick = <T>(values: readonly T[]) => values[int(values.length - 1)]!;
+    const requested = () =>
+      pick([null, 0, -1, -2, -int(10_000), 0.5, int(100) + 0.25, 1, int(20_000), 2 ** 53, 1e308, Number.NaN, Number.POSITIVE_INFINITY] as const);
+    let checked = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const tokenLimit = () => (random() < 0.3 ? int(10 ** 12) : int(30_000));
+      const limits = { dailyTokens: random() < 0.7 ? tokenLimit() : null, monthlyTokens: random() < 0.5 ? tokenLimit() : null, dailyRequests: null, monthlyRequests: null };
+      const day = { requests: 0, tokens: int(20_000), reservedTokens: int(10_000) };
+      const month = { requests: 0, tokens: int(20_000), reservedTokens: int(10_000) };
+      const c = input({ limits, day, month, promptEstimate: int(random() < 0.5 ? 100 : 20_000), requestedMaxTokens: requested() });
+      const left = Math.min(
+        ...([
+          [limits.dailyTokens, day],
+          [limits.monthlyTokens, month],
+        ] as const).flatMap(([limit, counters]) => (limit === null ? [] : [limit - counters.tokens - counters.reservedTokens])),
+      );
+      for (const admission of [decideAdmission(c), decideWithBound(c)]) {
+        if (admission === 'estimate' || !admission.admitted) continue;
+        if (limits.dailyTokens === null && limits.monthlyTokens === null) {
+          if (admission.completionCap !== null) expect({ c, admission }).toEqual({ c, admission: { ...admission, completionCap: null } });
+          continue;
+        }
+        checked++;
+        const cap = admission.completionCap!;
+        const expected = Math.min(left - c.promptEstimate, namedCompletionLimit(c.requestedMaxTokens) ?? DEFAULT_COMPLETION_CAP);
+        const ok = Number.isInteger(cap) && cap >= 1 && cap <= left - c.promptEstimate && cap === expected && admission.reservedTokens === c.promptEstimate + cap;
+        // The case is named only when it fails (stringifying 20,000 cases costs seconds).
+        if (!ok) expect({ c, admission }).toEqual({ c, admission: { admitted: true, completionCap: expected, reservedTokens: c.promptEstimate + expected } });
+      }
+    }
+    expect(checked).toBeGreaterThan(5_000);
   });
 });
 

@@ -14,7 +14,10 @@ export interface AdmissionInput {
   month: WindowCounters;
   /** Estimated prompt tokens of this request. */
   promptEstimate: number;
-  /** The completion limit the client asked for (num_predict, max_tokens); null = none. */
+  /**
+   * The completion limit the client asked for (num_predict, max_tokens); null = none. Only a positive
+   * integer names one (see `namedCompletionLimit`): anything else counts as none.
+   */
   requestedMaxTokens: number | null;
   /** Inference that generates (chat, generate, messages) needs room for at least one output token; embed does not. */
   generates: boolean;
@@ -33,12 +36,27 @@ export type QuotaKind = 'requests' | 'tokens' | 'concurrency';
  */
 export const DEFAULT_COMPLETION_CAP = 8_192;
 
+/**
+ * The completion limit a request names, as the rule reads it: a positive integer, or null for none.
+ * Ollama reads a num_predict of 0 or below as "no limit" (-2: fill the context), and a fraction would
+ * be floored to 0; taken as a cap, any of them would let a token-limited key generate without end,
+ * so they name none and the default cap applies. (A value above what the key has left caps the same
+ * as that rest.)
+ */
+export function namedCompletionLimit(requested: number | null): number | null {
+  return requested !== null && Number.isInteger(requested) && requested > 0 ? requested : null;
+}
+
 export type Admission =
   | {
       admitted: true;
       /** Tokens held until settlement: the prompt estimate plus the completion cap (0 without token limits). */
       reservedTokens: number;
-      /** num_predict to send to Ollama; null = leave the client's choice alone (no token limit). */
+      /**
+       * num_predict to send to Ollama; null = leave the client's choice alone (no token limit, or it
+       * does not generate). With a token limit a generating request always gets an integer ≥ 1 and ≤
+       * what the key has left: never 0, which Ollama would read as "no limit".
+       */
       completionCap: number | null;
     }
   | {
@@ -86,8 +104,9 @@ export function decideAdmission(input: AdmissionInput): Admission {
   }
 
   if (remaining === Number.POSITIVE_INFINITY) return { admitted: true, reservedTokens: 0, completionCap: null };
+  // At least 1: `needed` (prompt + 1) fit in every limited window.
   const room = remaining - input.promptEstimate;
-  const cap = input.generates ? Math.min(room, input.requestedMaxTokens ?? DEFAULT_COMPLETION_CAP) : 0;
+  const cap = input.generates ? Math.min(room, namedCompletionLimit(input.requestedMaxTokens) ?? DEFAULT_COMPLETION_CAP) : 0;
   return { admitted: true, reservedTokens: input.promptEstimate + cap, completionCap: input.generates ? cap : null };
 }
 
@@ -111,7 +130,7 @@ export const BOUND_HEADROOM = 8;
 export function decideWithBound(input: AdmissionInput): Admission | 'estimate' {
   const admission = decideAdmission(input);
   if (!admission.admitted) return admission.kind === 'tokens' ? 'estimate' : admission;
-  const fullCap = input.generates ? (input.requestedMaxTokens ?? DEFAULT_COMPLETION_CAP) : 0;
+  const fullCap = input.generates ? (namedCompletionLimit(input.requestedMaxTokens) ?? DEFAULT_COMPLETION_CAP) : 0;
   for (const [counters, limit] of [
     [input.day, input.limits.dailyTokens],
     [input.month, input.limits.monthlyTokens],

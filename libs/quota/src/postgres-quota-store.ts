@@ -43,9 +43,14 @@ function dependsOnAnItem(error: unknown): boolean {
 /** usage_rollup.model is varchar(200); a longer name (a client's, for a model Ollama does not have) is cut to fit. */
 const MODEL_COLUMN_LENGTH = 200;
 
-/** The whole admission (see the migration that creates the function); the casts fix its overload. */
+/**
+ * The whole admission (migration 1764700000000 creates this overload); the casts fix the overload.
+ * The requested completion limit goes as numeric, as the client sent it (0.5, 1e308: the function
+ * judges it as `namedCompletionLimit` does); the last parameter is the reservation's time to live,
+ * counted from the database's now().
+ */
 export const ADMIT = `SELECT * FROM llmproxy_admit(?::integer, ?::varchar, ?::varchar, ?::bigint, ?::bigint, ?::bigint, ?::bigint,
-  ?::bigint, ?::boolean, ?::bigint, ?::bigint, ?::bigint, ?::boolean, ?::bigint, ?::varchar, ?::timestamptz, ?::timestamptz)`;
+  ?::bigint, ?::boolean, ?::bigint, ?::numeric, ?::bigint, ?::boolean, ?::bigint, ?::varchar, ?::bigint)`;
 
 /** The decision in a row of `llmproxy_admit`, in `decideAdmission`'s terms ('estimate': decide again with the estimate). */
 export function admitRowToResult(row: Record<string, unknown>): Admission | 'estimate' {
@@ -62,11 +67,12 @@ export function admitRowCounters(row: Record<string, unknown>, window: WindowKin
 }
 
 /**
- * A batch of admissions in one statement (migration 1764500000000): `llmproxy_admit` per item, in
- * ascending key order, in one transaction. `item` is the 1-based position of the item in the arrays.
+ * A batch of admissions in one statement (migrations 1764500000000, 1764700000000): `llmproxy_admit`
+ * per item, in ascending key order, in one transaction. `item` is the 1-based position of the item
+ * in the arrays. The last parameter is the reservations' time to live (one for the batch).
  */
 export const ADMIT_MANY = `SELECT * FROM llmproxy_admit_many(?::integer[], ?::varchar[], ?::varchar[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[],
-  ?::bigint[], ?::boolean[], ?::bigint, ?::bigint[], ?::bigint, ?::boolean[], ?::bigint[], ?::varchar[], ?::timestamptz[], ?::timestamptz[])`;
+  ?::bigint[], ?::boolean[], ?::bigint, ?::numeric[], ?::bigint, ?::boolean[], ?::bigint[], ?::varchar[], ?::bigint)`;
 
 /**
  * A batch of settlements in one statement (same migration): per item, in ascending key order, the
@@ -77,7 +83,7 @@ export const SETTLE_MANY = `SELECT * FROM llmproxy_settle_many(?::integer[], ?::
   ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])`;
 
 /**
- * Renewal of reservations in flight. It takes the advisory locks of their keys first, in ascending
+ * Renewal of reservations in flight, to the database's now() + TTL. It takes the advisory locks of their keys first, in ascending
  * order, like every other writer of a key's reservations: a settlement batch deleting two of them
  * while this updated them in the other order would otherwise deadlock.
  */
@@ -85,15 +91,19 @@ const EXTEND = `WITH lk AS MATERIALIZED (
     SELECT k.api_key_id, pg_advisory_xact_lock(${ADVISORY_NAMESPACE}, k.api_key_id)
     FROM (SELECT DISTINCT api_key_id FROM quota_reservations WHERE id = ANY(?::varchar[]) ORDER BY api_key_id) k
   )
-  UPDATE quota_reservations SET expires_at = ?::timestamptz WHERE id = ANY(?::varchar[]) AND api_key_id IN (SELECT api_key_id FROM lk)`;
+  UPDATE quota_reservations SET expires_at = now() + ?::bigint * interval '1 millisecond'
+  WHERE id = ANY(?::varchar[]) AND api_key_id IN (SELECT api_key_id FROM lk)`;
 
-/** The sweep: the same advisory locks first, in ascending key order (see EXTEND). */
+/**
+ * The sweep: the same advisory locks first, in ascending key order (see EXTEND). Expired by the
+ * database's clock, the one every replica's reservations were given their expiry by.
+ */
 const RELEASE_EXPIRED = `WITH lk AS MATERIALIZED (
     SELECT k.api_key_id, pg_advisory_xact_lock(${ADVISORY_NAMESPACE}, k.api_key_id)
-    FROM (SELECT DISTINCT api_key_id FROM quota_reservations WHERE expires_at < ?::timestamptz ORDER BY api_key_id) k
+    FROM (SELECT DISTINCT api_key_id FROM quota_reservations WHERE expires_at < now() ORDER BY api_key_id) k
   ),
   r AS (
-    DELETE FROM quota_reservations WHERE expires_at < ?::timestamptz AND api_key_id IN (SELECT api_key_id FROM lk)
+    DELETE FROM quota_reservations WHERE expires_at < now() AND api_key_id IN (SELECT api_key_id FROM lk)
     RETURNING api_key_id, day_key, month_key, tokens
   ),
   k AS (
@@ -206,14 +216,14 @@ export class PostgresQuotaStore extends QuotaStore {
       column((i) => i.prompt),
       column((i) => i.bound),
       BOUND_HEADROOM,
-      // A client may ask for 1e308 tokens; bigint cannot hold it, and any value above a limit caps the same.
-      column((i) => (i.input.requestedMaxTokens === null ? null : Math.min(i.input.requestedMaxTokens, Number.MAX_SAFE_INTEGER))),
+      // As the client sent it (the function judges it); NaN and ±Infinity name none, and numeric takes them only from PostgreSQL 14 on.
+      column((i) => (i.input.requestedMaxTokens !== null && Number.isFinite(i.input.requestedMaxTokens) ? i.input.requestedMaxTokens : null)),
       DEFAULT_COMPLETION_CAP,
       column((i) => i.input.generates),
       column((i) => i.input.maxConcurrent),
       column((i) => i.id),
-      column((i) => i.input.now.toISOString()),
-      column((i) => i.input.expiresAt.toISOString()),
+      // The time to live, not times: the database's clock dates the reservations (migration 1764700000000).
+      Math.max(...items.map((i) => i.input.ttlMs)),
     ]);
     return inItemOrder(rows, items.length, 'llmproxy_admit_many');
   }
@@ -239,13 +249,15 @@ export class PostgresQuotaStore extends QuotaStore {
     return inItemOrder(rows, items.length, 'llmproxy_settle_many').map((row) => row.settled === true);
   }
 
-  async extend(ids: string[], expiresAt: Date): Promise<void> {
+  /** To the database's now() + `ttlMs`: this process's `expiresAt` is not used (see `QuotaStore.extend`). */
+  async extend(ids: string[], _expiresAt: Date, ttlMs: number): Promise<void> {
     if (ids.length === 0) return;
-    await retryOnConflict(() => this.sql.run(EXTEND, [ids, expiresAt.toISOString(), ids]));
+    await retryOnConflict(() => this.sql.run(EXTEND, [ids, ttlMs, ids]));
   }
 
-  async releaseExpired(now: Date): Promise<number> {
-    const row = await retryOnConflict(() => this.sql.one<{ released: number }>(RELEASE_EXPIRED, [now.toISOString(), now.toISOString()]));
+  /** Expired by the database's now(): this process's `now` is not used (see `QuotaStore.releaseExpired`). */
+  async releaseExpired(_now: Date): Promise<number> {
+    const row = await retryOnConflict(() => this.sql.one<{ released: number }>(RELEASE_EXPIRED));
     return Number(row?.released ?? 0);
   }
 

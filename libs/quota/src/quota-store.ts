@@ -16,8 +16,13 @@ export interface ReserveInput {
   /** Requests of this key in flight at once (its unsettled reservations); null = no limit. */
   maxConcurrent: number | null;
   now: Date;
-  /** A reservation not settled by then (its process died) is released by the sweep. */
+  /**
+   * A reservation not settled by then (its process died) is released by the sweep: `now` + `ttlMs`
+   * by this process's clock. A store several processes share counts `ttlMs` from the database's
+   * clock instead (PostgreSQL): the processes' clocks differ, the database's is one.
+   */
   expiresAt: Date;
+  ttlMs: number;
 }
 
 /** A prompt's cheap upper bound and its (dearer) estimate, computed on demand. */
@@ -70,9 +75,16 @@ export abstract class QuotaStore {
   abstract reserve(input: ReserveInput): Promise<ReserveResult>;
   /** Charges the actual tokens and releases the reservation; false if it was settled (or swept) already. */
   abstract settle(reservation: Reservation, settlement: Settlement): Promise<boolean>;
-  /** Pushes the expiry of reservations still in flight. */
-  abstract extend(ids: string[], expiresAt: Date): Promise<void>;
-  /** Releases reservations whose process died (expired); returns how many. */
+  /**
+   * Pushes the expiry of reservations still in flight to `expiresAt` (= now + `ttlMs`); a store
+   * shared by several processes, to the database's now + `ttlMs` (see `ReserveInput.expiresAt`).
+   */
+  abstract extend(ids: string[], expiresAt: Date, ttlMs: number): Promise<void>;
+  /**
+   * Releases reservations whose process died (expired by `now`); returns how many. A store shared
+   * by several processes compares with the database's clock and ignores `now`: a process whose
+   * clock runs ahead would release the others' live reservations, uncharged.
+   */
   abstract releaseExpired(now: Date): Promise<number>;
   /** Counters of every key (or one) in the given windows. */
   abstract counters(windows: CurrentWindows, keyId?: number): Promise<Map<number, KeyCounters>>;

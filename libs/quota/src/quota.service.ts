@@ -72,6 +72,7 @@ export class QuotaService {
       maxConcurrent: input.key.maxConcurrent,
       now,
       expiresAt: new Date(now.getTime() + RESERVATION_TTL_MS),
+      ttlMs: RESERVATION_TTL_MS,
     });
     if (!result.admitted) {
       const window = windows[result.refusal.window];
@@ -155,9 +156,12 @@ export class QuotaService {
     return this.store.close();
   }
 
-  /** Renews this process's reservations in flight and releases those of dead processes. */
+  /**
+   * Renews this process's reservations in flight and releases those of dead processes. `now` is this
+   * process's clock; on PostgreSQL both go by the database's clock instead (see `QuotaStore`).
+   */
   async maintain(now = new Date()): Promise<{ released: number }> {
-    if (this.inFlight.size > 0) await this.store.extend([...this.inFlight], new Date(now.getTime() + RESERVATION_TTL_MS));
+    if (this.inFlight.size > 0) await this.store.extend([...this.inFlight], new Date(now.getTime() + RESERVATION_TTL_MS), RESERVATION_TTL_MS);
     return { released: await this.store.releaseExpired(now) };
   }
 
