@@ -83,9 +83,24 @@ export class OllamaUpstream {
   }
 }
 
+/**
+ * Ollama's URL as an error may name it to a client: scheme, host, port and path, without user,
+ * password, query or fragment (an OLLAMA_URL may carry credentials in any of them). An unparsable
+ * URL is not repeated at all.
+ */
+export function publicUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname === '/' ? parsed.origin : `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return 'the configured URL';
+  }
+}
+
 /** Maps undici's and the socket's errors to what the client should be told. */
-export function toUpstreamError(error: unknown, baseUrl: string): UpstreamError {
+export function toUpstreamError(error: unknown, configuredUrl: string): UpstreamError {
   if (error instanceof UpstreamError) return error;
+  const baseUrl = publicUrl(configuredUrl);
   if (error instanceof errors.RequestAbortedError || (error as Error)?.name === 'AbortError') {
     return new UpstreamError('aborted', 'request aborted by the client', { cause: error });
   }

@@ -1,7 +1,7 @@
 import { BadGatewayException, Injectable } from '@nestjs/common';
 import axios, { type AxiosInstance } from 'axios';
 import type { OllamaStatus } from '@llmproxy/api-types';
-import type { TagEntry } from '@llmproxy/ollama';
+import { publicUrl, type TagEntry } from '@llmproxy/ollama';
 
 export type { OllamaStatus };
 
@@ -22,7 +22,7 @@ export class OllamaProbe {
     try {
       const response = await this.http.get<{ version?: unknown }>(`${baseUrl}/api/version`);
       if (typeof response.data?.version !== 'string') {
-        return { reachable: false, error: `${baseUrl} answered GET /api/version, but not like Ollama (no version)` };
+        return { reachable: false, error: `${publicUrl(baseUrl)} answered GET /api/version, but not like Ollama (no version)` };
       }
       return { reachable: true, version: response.data.version };
     } catch (error) {
@@ -42,7 +42,9 @@ export class OllamaProbe {
   }
 }
 
-function describeFailure(error: unknown, baseUrl: string, path: string): string {
+/** What went wrong, naming Ollama's URL without the credentials it may carry (admins read it, and the UI shows it). */
+function describeFailure(error: unknown, configuredUrl: string, path: string): string {
+  const baseUrl = publicUrl(configuredUrl);
   if (axios.isAxiosError(error)) {
     if (error.response) return `Ollama at ${baseUrl} answered GET ${path} with HTTP ${error.response.status}`;
     if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') return `Ollama at ${baseUrl} did not answer within ${TIMEOUT_MS / 1000} s`;
