@@ -1,5 +1,5 @@
 import { dialectForPath } from './dialect.js';
-import { errorBody } from './errors.js';
+import { errorBody, UNKNOWN_ROUTE } from './errors.js';
 
 describe('errorBody', () => {
   it('answers Ollama clients with {"error": message}', () => {
@@ -24,6 +24,19 @@ describe('errorBody', () => {
     });
     expect(errorBody('anthropic', 401, 'no key')).toMatchObject({ error: { type: 'authentication_error' } });
     expect(errorBody('anthropic', 504, 'slow')).toMatchObject({ error: { type: 'timeout_error' } });
+  });
+});
+
+describe('errorBody for an unknown route (UNKNOWN_ROUTE)', () => {
+  const message = 'no route for POST /v1/completions';
+
+  it('says unknown_route to OpenAI clients, as an invalid request (not model_not_found)', () => {
+    expect(errorBody('openai', 404, message, UNKNOWN_ROUTE)).toEqual({ error: { message, type: 'invalid_request_error', param: null, code: 'unknown_route' } });
+  });
+
+  it('is not_found_error for Anthropic clients and {"error"} for Ollama clients', () => {
+    expect(errorBody('anthropic', 404, message, { ...UNKNOWN_ROUTE, requestId: 'req_1' })).toEqual({ type: 'error', error: { type: 'not_found_error', message }, request_id: 'req_1' });
+    expect(errorBody('ollama', 404, message, UNKNOWN_ROUTE)).toEqual({ error: message });
   });
 });
 

@@ -29,11 +29,20 @@ const OPENAI_TYPES: Record<number, { type: string; code: string | null }> = {
 export interface ErrorDetails {
   /** Overrides the code derived from the status (OpenAI `code`). */
   code?: string;
+  /** Overrides the type derived from the status (OpenAI `type`). */
+  type?: string;
   /** OpenAI `param`: the request field at fault. */
   param?: string;
   /** Anthropic `request_id`. */
   requestId?: string;
 }
+
+/**
+ * What a client of each dialect is told about a path the proxy does not serve: 404, in OpenAI's
+ * terms an invalid request (its own API answers an unknown URL so) with a code that says why —
+ * the status alone reads as model_not_found there.
+ */
+export const UNKNOWN_ROUTE: ErrorDetails = { type: 'invalid_request_error', code: 'unknown_route' };
 
 /** The error body a client of `dialect` expects for `status` (DESIGN.md §5). */
 export function errorBody(dialect: Dialect, status: number, message: string, details: ErrorDetails = {}): object {
@@ -42,7 +51,7 @@ export function errorBody(dialect: Dialect, status: number, message: string, det
       return { error: message };
     case 'openai': {
       const known = OPENAI_TYPES[status] ?? { type: status >= 500 ? 'api_error' : 'invalid_request_error', code: null };
-      return { error: { message, type: known.type, param: details.param ?? null, code: details.code ?? known.code } };
+      return { error: { message, type: details.type ?? known.type, param: details.param ?? null, code: details.code ?? known.code } };
     }
     case 'anthropic': {
       const type = ANTHROPIC_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');

@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { Response } from 'express';
 import type winston from 'winston';
-import { DialectError, dialectForPath, errorBody, type Dialect } from '@llmproxy/dialects';
+import { DialectError, dialectForPath, errorBody, UNKNOWN_ROUTE, type Dialect, type ErrorDetails } from '@llmproxy/dialects';
 import { UpstreamError } from '@llmproxy/ollama';
 import { APP_LOGGER } from '../../core/shared-resources.js';
 import type { ProxyRequest } from '../proxy-request.js';
@@ -19,7 +19,7 @@ export class ProxyExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<ProxyRequest>();
     const response = http.getResponse<Response>();
-    const { status, message, param } = this.describe(exception, request);
+    const { status, message, details } = this.describe(exception, request);
     if (response.headersSent) {
       // A stream already started: the controller reports errors in-band; all that is left is to end it.
       if (!response.writableEnded) response.end();
@@ -29,19 +29,19 @@ export class ProxyExceptionFilter implements ExceptionFilter {
     response.status(status).setHeader('x-request-id', request.requestId);
     // The Anthropic SDK reads `request-id` into its errors' requestID.
     if (dialect === 'anthropic') response.setHeader('request-id', request.requestId);
-    response.json(errorBody(dialect, status, message, { requestId: request.requestId, param }));
+    response.json(errorBody(dialect, status, message, { ...details, requestId: request.requestId }));
   }
 
-  private describe(exception: unknown, request: ProxyRequest): { status: number; message: string; param?: string } {
+  private describe(exception: unknown, request: ProxyRequest): { status: number; message: string; details?: ErrorDetails } {
     // A translator refused the client's request: its status and message, and the field at fault.
-    if (exception instanceof DialectError) return { status: exception.status, message: exception.message, param: exception.param };
+    if (exception instanceof DialectError) return { status: exception.status, message: exception.message, details: { param: exception.param } };
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse();
       const raw = typeof body === 'string' ? body : (body as { message?: unknown }).message;
       const message = Array.isArray(raw) ? raw.join('; ') : String(raw ?? exception.message);
       if (status === 404 && /^Cannot [A-Z]+ /.test(message)) {
-        return { status, message: `no route for ${request.method} ${request.path}` };
+        return { status, message: `no route for ${request.method} ${request.path}`, details: UNKNOWN_ROUTE };
       }
       return { status, message };
     }
