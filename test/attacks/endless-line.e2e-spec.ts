@@ -28,8 +28,10 @@ async function endlessRelay(target: string): Promise<{ url: string; sent: () => 
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.write('{"model":"llama3.2","message":{"role":"assistant","content":"');
       // Stops when the gateway gives up (closes the socket) or, as a safety net, at twice the cap.
+      let mine = 0;
       const more = () => {
-        while (!res.destroyed && sent < 2 * MAX_LINE_BYTES) {
+        while (!res.destroyed && mine < 2 * MAX_LINE_BYTES) {
+          mine += piece.length;
           sent += piece.length;
           if (!res.write(piece)) return void res.once('drain', more);
         }
