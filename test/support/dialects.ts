@@ -4,9 +4,10 @@ export type Json = Record<string, unknown>;
 export type DialectName = 'native' | 'openai' | 'anthropic';
 
 /** POSTs `body` with the key as a bearer token (and an `anthropic-version`, which only /v1/messages reads). */
-export function post(baseUrl: string, path: string, key: string, body: unknown, raw = false): Promise<Response> {
+export function post(baseUrl: string, path: string, key: string, body: unknown, raw = false, signal?: AbortSignal): Promise<Response> {
   return fetch(`${baseUrl}${path}`, {
     method: 'POST',
+    signal,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
     body: raw ? (body as string) : JSON.stringify(body),
   });

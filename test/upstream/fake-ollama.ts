@@ -15,7 +15,8 @@
  *    scripted tool call is one token (all calls travel in one chunk, as Ollama sends them).
  *    `eval_count` = thinking tokens + content tokens + tool calls actually emitted. A count of 0
  *    is absent (Go `omitempty`), as is any count under `omitCounts`.
- *  - `options.num_predict` >= 0 caps that total: thinking first, then content, then tool calls;
+ *  - `options.num_predict` caps that total when its integer part is > 0 (as Ollama: 0, fractions
+ *    below 1 and negatives mean no limit): thinking first, then content, then tool calls;
  *    when it cuts anything off, `done_reason` is "length" (otherwise "stop").
  *  - Thinking chunks are emitted only when the model has the `thinking` capability and the request
  *    does not say `think: false` (Ollama turns thinking on by default for capable models).
@@ -89,6 +90,10 @@ export interface ReplyScript {
   holdAfterChunks?: number;
   /** Read the request and never answer. */
   hang?: boolean;
+  /** Silence before the tool-call chunk (Ollama's parser buffers a long tool call before emitting it). */
+  pauseBeforeToolCallsMs?: number;
+  /** Streaming: end the body cleanly after the last chunk without the final `done: true` chunk. */
+  endWithoutDone?: boolean;
   /** Write every NDJSON line in two TCP writes, split inside a multibyte character when possible. */
   splitWrites?: boolean;
 }
@@ -393,7 +398,10 @@ function plan(script: ReplyScript, thinkingOn: boolean, numPredict: number | und
     script.tokens ??
     (script.text !== undefined ? splitIntoTokens(script.text) : script.toolCalls ? [] : [...DEFAULT_TOKENS]);
   const calls = script.toolCalls ?? [];
-  let budget = numPredict !== undefined && numPredict >= 0 ? Math.floor(numPredict) : Infinity;
+  // Ollama truncates num_predict to an integer and stops only when it is > 0: 0, 0.5 and negatives
+  // (-1 unlimited, -2 fill the context) generate without limit.
+  const truncated = numPredict === undefined ? 0 : Math.trunc(numPredict);
+  let budget = truncated > 0 ? truncated : Infinity;
   const wanted = thinking.length + content.length + calls.length;
   const steps: Step[] = [];
   let evalCount = 0;
@@ -687,6 +695,10 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         if (ex.closed) return;
       }
       const step = steps[pos]!;
+      if (step.kind === 'tools' && script.pauseBeforeToolCallsMs) {
+        await ex.sleep(script.pauseBeforeToolCallsMs);
+        if (ex.closed) return;
+      }
       if (stream) {
         await ex.writeLine(chunkFor(step, callOffset), split);
         if (ex.closed) return;
@@ -699,7 +711,9 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       await ex.sleep(delay);
       if (ex.closed) return;
     }
-    if (stream) {
+    if (stream && script.endWithoutDone) {
+      ex.res.end();
+    } else if (stream) {
       await ex.writeLine(finalChunk('', '', []), split);
       if (!ex.closed) ex.res.end();
     } else {
