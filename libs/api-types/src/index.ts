@@ -75,6 +75,15 @@ export interface Settings {
   default_model: string | null;
   model_aliases: Record<string, string>;
   num_ctx: number;
+  /** keep_alive a key holder may set is clamped into [min, max] seconds (never 0, never for ever). */
+  keep_alive_min_s: number;
+  keep_alive_max_s: number;
+  /** Largest options.num_ctx of a native request; null = num_ctx. */
+  max_num_ctx: number | null;
+  /** Options that reload a shared model (num_gpu, main_gpu, use_mmap, num_thread, …) pass when true; removed otherwise. */
+  allow_load_options: boolean;
+  /** Ollama's cloud models (run on ollama.com with the server owner's account) are refused unless true. */
+  allow_cloud_models: boolean;
 }
 
 export interface UpdateSettingsRequest extends Partial<Settings> {

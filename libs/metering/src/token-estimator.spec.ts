@@ -38,6 +38,15 @@ describe('estimatePromptTokens', () => {
   });
 });
 
+describe("/api/generate's context", () => {
+  it('counts as its length in tokens, in the estimate and in the bound', () => {
+    const body = { model: 'm', prompt: 'hi', context: Array.from({ length: 5_000 }, (_, i) => i) };
+    const without = { model: 'm', prompt: 'hi' };
+    expect(estimatePromptTokens(body) - estimatePromptTokens(without)).toBe(5_000);
+    expect(promptTokenBound(body) - promptTokenBound(without)).toBe(5_000);
+  });
+});
+
 describe('promptTokenBound', () => {
   const bodies: [string, unknown][] = [
     ['empty', {}],

@@ -46,8 +46,8 @@ const SKIPPED_KEYS = new Set(['model', 'images', 'stream', 'keep_alive', 'option
  */
 export function estimatePromptTokens(body: unknown): number {
   const texts: string[] = [];
-  const { images, messages } = walkPrompt(body, (text) => texts.push(text));
-  return Math.max(1, countTokens(texts.join('\n')) + images * TOKENS_PER_IMAGE + messages * TOKENS_PER_MESSAGE);
+  const { images, messages, contextTokens } = walkPrompt(body, (text) => texts.push(text));
+  return Math.max(1, countTokens(texts.join('\n')) + images * TOKENS_PER_IMAGE + messages * TOKENS_PER_MESSAGE + contextTokens);
 }
 
 /**
@@ -60,11 +60,11 @@ export function estimatePromptTokens(body: unknown): number {
 export function promptTokenBound(body: unknown): number {
   let bytes = 0;
   let texts = 0;
-  const { images, messages } = walkPrompt(body, (text) => {
+  const { images, messages, contextTokens } = walkPrompt(body, (text) => {
     bytes += Buffer.byteLength(text, 'utf8');
     texts++;
   });
-  return Math.max(1, bytes + Math.max(0, texts - 1) + images * TOKENS_PER_IMAGE + messages * TOKENS_PER_MESSAGE);
+  return Math.max(1, bytes + Math.max(0, texts - 1) + images * TOKENS_PER_IMAGE + messages * TOKENS_PER_MESSAGE + contextTokens);
 }
 
 /** A request's prompt size for admission: the bound now, the estimate only if asked for (then kept). */
@@ -87,10 +87,16 @@ export class PromptSize {
   }
 }
 
-/** Every string the model will read, in order, and the counts of images and messages. */
-function walkPrompt(body: unknown, text: (value: string) => void): { images: number; messages: number } {
+/**
+ * Every string the model will read, in order, and the counts of images and messages — and the tokens
+ * of /api/generate's `context` (the token array of an earlier answer, which Ollama feeds to the model
+ * before the prompt: one token per element).
+ */
+function walkPrompt(body: unknown, text: (value: string) => void): { images: number; messages: number; contextTokens: number } {
   let images = 0;
   let messages = 0;
+  const context = (body as { context?: unknown } | null)?.context;
+  const contextTokens = Array.isArray(context) ? context.length : 0;
   const visit = (value: unknown, key: string | undefined): void => {
     if (typeof value === 'string') {
       text(value);
@@ -113,5 +119,5 @@ function walkPrompt(body: unknown, text: (value: string) => void): { images: num
     }
   };
   visit(body, undefined);
-  return { images, messages };
+  return { images, messages, contextTokens };
 }

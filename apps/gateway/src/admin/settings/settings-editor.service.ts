@@ -11,6 +11,11 @@ export interface SettingsChange {
   defaultModel?: string | null;
   modelAliases?: Record<string, string>;
   numCtx?: number;
+  keepAliveMinSeconds?: number;
+  keepAliveMaxSeconds?: number;
+  maxNumCtx?: number | null;
+  allowLoadOptions?: boolean;
+  allowCloudModels?: boolean;
   saveUnreachable?: boolean;
 }
 
@@ -42,11 +47,21 @@ export class SettingsEditor {
         ollama,
       });
     }
+    const keepAliveMin = change.keepAliveMinSeconds ?? current.keepAliveMinSeconds;
+    const keepAliveMax = change.keepAliveMaxSeconds ?? current.keepAliveMaxSeconds;
+    if (keepAliveMin > keepAliveMax) {
+      throw new BadRequestException(`keep_alive_min_s (${keepAliveMin}) must not exceed keep_alive_max_s (${keepAliveMax})`);
+    }
     const patch: Partial<Settings> = {
       ollamaUrl: newUrl,
       defaultModel: change.defaultModel,
       modelAliases: change.modelAliases,
       numCtx: change.numCtx,
+      keepAliveMinSeconds: change.keepAliveMinSeconds,
+      keepAliveMaxSeconds: change.keepAliveMaxSeconds,
+      maxNumCtx: change.maxNumCtx,
+      allowLoadOptions: change.allowLoadOptions,
+      allowCloudModels: change.allowCloudModels,
     };
     return { settings: toView(await this.settings.update(patch)), ollama };
   }
@@ -58,5 +73,10 @@ function toView(settings: Settings): SettingsView {
     default_model: settings.defaultModel,
     model_aliases: settings.modelAliases,
     num_ctx: settings.numCtx,
+    keep_alive_min_s: settings.keepAliveMinSeconds,
+    keep_alive_max_s: settings.keepAliveMaxSeconds,
+    max_num_ctx: settings.maxNumCtx,
+    allow_load_options: settings.allowLoadOptions,
+    allow_cloud_models: settings.allowCloudModels,
   };
 }

@@ -19,6 +19,11 @@ export class SettingsController {
       defaultModel: dto.default_model,
       modelAliases: dto.model_aliases,
       numCtx: dto.num_ctx,
+      keepAliveMinSeconds: dto.keep_alive_min_s,
+      keepAliveMaxSeconds: dto.keep_alive_max_s,
+      maxNumCtx: dto.max_num_ctx,
+      allowLoadOptions: dto.allow_load_options,
+      allowCloudModels: dto.allow_cloud_models,
       saveUnreachable: dto.save_unreachable,
     });
   }

@@ -72,6 +72,34 @@ export class UpdateSettingsDto {
   @Max(MAX_NUM_CTX)
   num_ctx?: number;
 
+  /** keep_alive of key holders' requests is clamped into [min, max] seconds (1 s to 24 h; 0 would unload a model others use). */
+  @ValidateIf((_, value) => value !== undefined)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  keep_alive_min_s?: number;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  keep_alive_max_s?: number;
+
+  /** Largest options.num_ctx of a native request; null = num_ctx. */
+  @IsOptional()
+  @IsInt()
+  @Min(MIN_NUM_CTX)
+  @Max(MAX_NUM_CTX)
+  max_num_ctx?: number | null;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsBoolean()
+  allow_load_options?: boolean;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsBoolean()
+  allow_cloud_models?: boolean;
+
   /** Save a new Ollama URL even if it does not answer GET /api/version. */
   @IsOptional()
   @IsBoolean()
