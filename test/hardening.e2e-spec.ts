@@ -583,7 +583,7 @@ describe.each(sqlite)('client faults on $name', (database) => {
       expect({ path, status: response.status, text }).toEqual({ path, status: 200, text });
       const sent = upstream.requests.find((r) => r.path === '/api/chat')!.body as { options?: { num_predict?: number } };
       const numPredict = sent.options?.num_predict;
-      expect({ path, numPredict, sane: Number.isSafeInteger(numPredict) && numPredict! >= 0 && numPredict! <= LIMIT }).toEqual({ path, numPredict, sane: true });
+      expect({ path, numPredict, sane: Number.isSafeInteger(numPredict) && numPredict! >= 1 && numPredict! <= LIMIT }).toEqual({ path, numPredict, sane: true });
     }
     await settled(gateway.proxyUrl, limited);
   });

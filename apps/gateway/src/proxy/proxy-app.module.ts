@@ -11,6 +11,7 @@ import { UpstreamForwarder } from './forwarding/upstream-forwarder.js';
 import { ModelResolver } from './models/model-resolver.js';
 import { OllamaNativeController } from './native/ollama-native.controller.js';
 import { OpenAiController } from './openai/openai.controller.js';
+import { InferenceGate } from './quota/inference-gate.js';
 import { QuotaInterceptor } from './quota/quota.interceptor.js';
 import { QuotaMaintenance } from './quota/quota-maintenance.js';
 import { UsageSettler } from './quota/usage-settler.js';
@@ -26,11 +27,13 @@ export class ProxyAppModule {
       controllers: [OllamaNativeController, UsageController, AnthropicController, OpenAiController],
       providers: [
         UpstreamForwarder,
+        InferenceGate,
         ModelResolver,
         UsageSettler,
         QuotaMaintenance,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
-        // Order matters: the body is read (after auth), then the quota is reserved from it.
+        // Order matters: the body is read (after auth); the quota interceptor frames the handler, in
+        // which the dialect validates and the forwarder admits through the InferenceGate.
         { provide: APP_INTERCEPTOR, useClass: JsonBodyInterceptor },
         { provide: APP_INTERCEPTOR, useClass: QuotaInterceptor },
         { provide: APP_FILTER, useClass: ProxyExceptionFilter },

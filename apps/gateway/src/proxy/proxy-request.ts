@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import type { ApiKeyRecord } from '@llmproxy/keys';
 import type { UsageRecord } from '@llmproxy/metering';
 import type { Reservation } from '@llmproxy/quota';
+import type { InferenceRoute } from './quota/inference.decorator.js';
 
 /** What the forwarder saw of Ollama's answer; the quota interceptor settles and logs from it. */
 export interface Metering {
@@ -14,8 +15,14 @@ export interface Metering {
   completionTokens?: number;
   /** Text generated so far (content and thinking), for an estimate when the counts are missing. */
   generated: string;
-  /** Whether Ollama produced any output at all: a request that got nothing costs no tokens. */
+  /** Whether Ollama produced any output at all. */
   producedOutput: boolean;
+  /**
+   * Whether Ollama may have evaluated the prompt: the request reached it and it did not refuse it
+   * with a 4xx. Such a request is charged at least its prompt, even if it produced nothing (a client
+   * that aborts just before the first token still cost the server the prompt's evaluation).
+   */
+  evaluated: boolean;
 }
 
 /** An Express request as it moves through the proxy's guard, interceptors and controllers. */
@@ -24,8 +31,12 @@ export interface ProxyRequest extends Request {
   apiKey?: ApiKeyRecord;
   /** The parsed JSON body, set by JsonBodyInterceptor (the proxy reads bodies only after auth). */
   json?: Record<string, unknown>;
-  /** Set by QuotaInterceptor on inference routes. */
+  /** Set by QuotaInterceptor on inference routes: the forwarder admits these through the InferenceGate. */
+  inference?: InferenceRoute;
+  /** Set by the InferenceGate once the quota admitted the request. */
   quota?: { reservation: Reservation };
+  /** The status of an error that ended an inference request before the forwarder metered anything. */
+  refusedStatus?: number;
   /** The prompt estimate once computed (by admission or by `promptEstimate()`); never computed twice. */
   promptEstimate?: number;
   /** Set by the forwarder on inference routes. */

@@ -8,7 +8,6 @@ import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
 import { ModelResolver, type ResolvedModel } from '../models/model-resolver.js';
 import { modelAllowed } from '../native/model-access.js';
 import type { ProxyRequest } from '../proxy-request.js';
-import { applyQuotaCap } from '../quota/apply-cap.js';
 import { chargedTokens, promptEstimate } from '../quota/charged-tokens.js';
 import { Inference } from '../quota/inference.decorator.js';
 
@@ -56,7 +55,7 @@ export class AnthropicController {
     });
     // Ollama is always streamed from, whatever the client asked: chunks are translated (or
     // aggregated) as they arrive, and a cut stream still leaves what was generated to meter.
-    const ollamaRequest = applyQuotaCap(request, { ...translated.request, stream: true });
+    const ollamaRequest = { ...translated.request, stream: true };
 
     const id = anthropic.newMessageId();
     const usage = (meter: OllamaMeter) => {

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Injectable, type OnModuleDestroy, ServiceUnavailableException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Response } from 'express';
@@ -10,6 +9,8 @@ import { NdjsonScanner, OllamaUpstream, toUpstreamError, UpstreamError, type Ups
 import { SettingsService } from '@llmproxy/settings';
 import { GatewayMetrics, type UpstreamFailureOutcome } from '../../core/metrics.js';
 import type { Metering, ProxyRequest } from '../proxy-request.js';
+import { InferenceGate } from '../quota/inference-gate.js';
+import { ClientStalledError, watchClient, type WatchedClient } from './client-watch.js';
 import type { TranslatedExchange } from './translated-exchange.js';
 
 export interface ForwardOptions {
@@ -28,6 +29,8 @@ const PASSED_HEADERS = ['content-type'] as const;
 
 /** What a stream cut by the shutdown tells its client, in-band. */
 export const SHUTDOWN_MESSAGE = 'the gateway is shutting down; the response was cut short';
+/** What a translated stream whose upstream ended without Ollama's final chunk tells its client, in-band. */
+export const UNFINISHED_MESSAGE = 'Ollama ended the stream without finishing the answer (no final chunk)';
 
 /** One exchange with Ollama in progress: how to abort it, and whether the shutdown did. */
 interface Exchange {
@@ -44,12 +47,15 @@ interface Exchange {
 export class UpstreamForwarder implements OnModuleDestroy {
   private readonly upstream: OllamaUpstream;
   private readonly exchanges = new Set<Exchange>();
+  private readonly stallMs: number;
 
   constructor(
     config: ConfigService<AppConfig, true>,
     private readonly settings: SettingsService,
     private readonly metrics: GatewayMetrics,
+    private readonly gate: InferenceGate,
   ) {
+    this.stallMs = config.get('clientStallTimeoutMs', { infer: true });
     this.upstream = new OllamaUpstream({
       connectMs: 2_000,
       firstByteMs: config.get('upstreamTimeoutMs', { infer: true }),
@@ -75,8 +81,9 @@ export class UpstreamForwarder implements OnModuleDestroy {
   }
 
   async forward(request: ProxyRequest, response: Response, options: ForwardOptions): Promise<void> {
+    const client = watchClient(request, response, this.stallMs);
+    if (options.meter && !(await this.admit(request, response, options.body ?? {}, client, options.meter.model, options.meter.stream))) return;
     const { ollamaUrl } = await this.settings.get();
-    const client = watchClient(response);
     const abort = client.abort;
     const exchange: Exchange = { abort, cutByShutdown: false };
     this.exchanges.add(exchange);
@@ -84,7 +91,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
     const streaming = options.meter?.stream === true;
     if (streaming) this.metrics.streamStarted();
     let firstChunk = meter !== undefined;
-    const state: { outcome: UsageRecord['outcome']; status: number } = { outcome: 'ok', status: 502 };
+    const state: ExchangeState = { outcome: 'ok', status: 502, evaluated: false };
     try {
       const upstream = await this.upstream
         .send(ollamaUrl, {
@@ -102,9 +109,11 @@ export class UpstreamForwarder implements OnModuleDestroy {
           const failure = toUpstreamError(error, ollamaUrl);
           state.outcome = outcomeOf(failure);
           state.status = failure.failure === 'aborted' ? 499 : failure.status;
+          state.evaluated = reachedOllama(failure);
           throw failure;
         });
       state.status = upstream.status;
+      state.evaluated = !isClientError(upstream.status);
       response.status(upstream.status).setHeader('x-request-id', request.requestId);
       for (const name of PASSED_HEADERS) {
         const value = upstream.headers[name];
@@ -128,14 +137,14 @@ export class UpstreamForwarder implements OnModuleDestroy {
           }
           meter?.push(chunk);
           if (whole) whole.push(chunk);
-          else if (!response.write(chunk)) await once(response, 'drain', { signal: abort.signal });
+          else if (!response.write(chunk)) await client.drained();
         }
         meter?.end();
         if (meter?.error) state.outcome = 'upstream_error';
         response.end(whole && (whole.length === 1 ? whole[0] : Buffer.concat(whole)));
       } catch (error) {
         upstream.body.destroy();
-        if (abort.signal.aborted && !exchange.cutByShutdown) {
+        if ((abort.signal.aborted || error instanceof ClientStalledError) && !exchange.cutByShutdown) {
           state.outcome = 'client_aborted';
           state.status = 499;
           return;
@@ -164,6 +173,34 @@ export class UpstreamForwarder implements OnModuleDestroy {
     }
   }
 
+  /**
+   * The InferenceGate's admission, with the client watched from before it: a client already gone is
+   * not admitted at all; one that leaves while admission waits on the database is settled at once
+   * (nothing reached Ollama, so nothing is charged). Returns false when the exchange must not go on.
+   */
+  private async admit(
+    request: ProxyRequest,
+    response: Response,
+    body: Record<string, unknown>,
+    client: WatchedClient,
+    model: string | null,
+    stream: boolean,
+  ): Promise<boolean> {
+    const gone = () => {
+      client.release();
+      request.metering = metering(model, stream, { outcome: 'client_aborted', status: 499, evaluated: false }, undefined);
+      return false;
+    };
+    if (client.abort.signal.aborted) return gone();
+    try {
+      await this.gate.admit(request, response, body);
+    } catch (error) {
+      client.release();
+      throw error;
+    }
+    return client.abort.signal.aborted ? gone() : true;
+  }
+
   private countFailure(outcome: UsageRecord['outcome'], exchange: Exchange): void {
     if (outcome === 'upstream_error' || outcome === 'upstream_unreachable' || outcome === 'upstream_timeout') {
       // A stream the shutdown cut is not Ollama's failure.
@@ -177,19 +214,27 @@ export class UpstreamForwarder implements OnModuleDestroy {
    * before the response started get the dialect's HTTP error; after, an in-band error frame.
    */
   async translate(request: ProxyRequest, response: Response, exchange: TranslatedExchange): Promise<void> {
+    const client = watchClient(request, response, this.stallMs);
+    if (!(await this.admit(request, response, exchange.body as Record<string, unknown>, client, exchange.model, exchange.sse !== undefined))) return;
     const { ollamaUrl } = await this.settings.get();
-    const client = watchClient(response);
     const abort = client.abort;
     const inFlight: Exchange = { abort, cutByShutdown: false };
     this.exchanges.add(inFlight);
     const dialect = dialectForPath(request.path);
     let firstChunk = true;
     const meter = new OllamaMeter();
-    const state: { outcome: UsageRecord['outcome']; status: number } = { outcome: 'ok', status: 502 };
+    const state: ExchangeState = { outcome: 'ok', status: 502, evaluated: false };
     const sse = exchange.sse;
+    // Re-armed by every write: a ping goes out whenever nothing was written for pingEveryMs, for the
+    // whole stream — Ollama is silent while it reads a long prompt and while its parser buffers a long
+    // tool call, and Claude Code gives up on a stream that shows no event for ~15 s.
     let pingTimer: NodeJS.Timeout | undefined;
     let startTimer: NodeJS.Timeout | undefined;
-    const write = (text: string) => (text === '' ? true : response.write(text));
+    const write = (text: string) => {
+      if (text === '') return true;
+      pingTimer?.refresh();
+      return response.write(text);
+    };
     const startSse = () => {
       if (response.headersSent || !sse) return;
       response.status(200).setHeader('content-type', 'text/event-stream; charset=utf-8');
@@ -199,7 +244,11 @@ export class UpstreamForwarder implements OnModuleDestroy {
       state.status = 200;
       if (sse.start) write(sse.start());
       if (sse.ping && sse.pingEveryMs) {
-        pingTimer = setInterval(() => write(sse.ping!()), sse.pingEveryMs);
+        const ping = () => {
+          write(sse.ping!());
+          pingTimer?.refresh();
+        };
+        pingTimer = setTimeout(ping, sse.pingEveryMs);
         pingTimer.unref();
       }
     };
@@ -224,6 +273,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
           return;
         }
         const failure = toUpstreamError(error, ollamaUrl);
+        state.evaluated = reachedOllama(failure);
         if (failure.failure === 'aborted') {
           state.outcome = 'client_aborted';
           state.status = 499;
@@ -235,6 +285,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
         return;
       }
       clearTimeout(startTimer);
+      state.evaluated = !isClientError(upstream.status);
       if (upstream.status >= 400) {
         // Ollama's own refusal ({"error": "model 'x' not found"}): same status, the dialect's shape.
         state.outcome = 'upstream_error';
@@ -245,13 +296,8 @@ export class UpstreamForwarder implements OnModuleDestroy {
       startSse();
       const scanner = new NdjsonScanner<OllamaChunk>((chunk) => {
         meter.observe(chunk);
-        if (sse) {
-          if (pingTimer && (chunk.message || chunk.done)) {
-            clearInterval(pingTimer);
-            pingTimer = undefined;
-          }
-          write(sse.chunk(chunk));
-        } else exchange.json!.chunk(chunk);
+        if (sse) write(sse.chunk(chunk));
+        else exchange.json!.chunk(chunk);
       });
       try {
         for await (const bytes of upstream.body as AsyncIterable<Buffer>) {
@@ -260,12 +306,12 @@ export class UpstreamForwarder implements OnModuleDestroy {
             this.metrics.timeToFirstToken(dialect, exchange.model, (Date.now() - request.startedAt) / 1000);
           }
           scanner.push(bytes);
-          if (response.writableNeedDrain) await once(response, 'drain', { signal: abort.signal });
+          if (response.writableNeedDrain) await client.drained();
         }
         scanner.end();
       } catch (error) {
         upstream.body.destroy();
-        if (abort.signal.aborted && !inFlight.cutByShutdown) {
+        if ((abort.signal.aborted || error instanceof ClientStalledError) && !inFlight.cutByShutdown) {
           state.outcome = 'client_aborted';
           state.status = 499;
           return;
@@ -280,7 +326,11 @@ export class UpstreamForwarder implements OnModuleDestroy {
         return;
       }
       if (meter.error) state.outcome = 'upstream_error';
-      if (sse) {
+      if (!meter.done && !meter.error && exchange.path === '/api/chat') {
+        // The body ended cleanly but without Ollama's `done: true` chunk: not a normal stop.
+        state.outcome = 'upstream_error';
+        fail(502, UNFINISHED_MESSAGE);
+      } else if (sse) {
         response.end(sse.end(meter));
       } else if (meter.error && !meter.done) {
         fail(502, meter.error);
@@ -290,7 +340,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
       }
     } finally {
       clearTimeout(startTimer);
-      clearInterval(pingTimer);
+      clearTimeout(pingTimer);
       client.release();
       this.exchanges.delete(inFlight);
       if (sse) this.metrics.streamEnded();
@@ -306,22 +356,28 @@ async function readText(body: AsyncIterable<Buffer>): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-/** Aborts when the client goes away before the response finished; release() stops watching. */
-function watchClient(response: Response): { abort: AbortController; release(): void } {
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!response.writableFinished) abort.abort();
-  };
-  response.on('close', onClose);
-  return { abort, release: () => response.off('close', onClose) };
-}
-
 function outcomeOf(failure: UpstreamError): NonNullable<UsageRecord['outcome']> {
   if (failure.failure === 'aborted') return 'client_aborted';
   return failure.failure === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
 }
 
-function metering(model: string | null, stream: boolean, state: { outcome: UsageRecord['outcome']; status: number }, meter: OllamaMeter | undefined): Metering {
+interface ExchangeState {
+  outcome: UsageRecord['outcome'];
+  status: number;
+  /** The request reached Ollama and was not refused with a 4xx: its prompt may have been evaluated. */
+  evaluated: boolean;
+}
+
+/** A failure to send reached Ollama unless it never connected. */
+function reachedOllama(failure: UpstreamError): boolean {
+  return failure.failure !== 'unreachable';
+}
+
+function isClientError(status: number): boolean {
+  return status >= 400 && status < 500;
+}
+
+function metering(model: string | null, stream: boolean, state: ExchangeState, meter: OllamaMeter | undefined): Metering {
   return {
     model,
     stream,
@@ -331,6 +387,7 @@ function metering(model: string | null, stream: boolean, state: { outcome: Usage
     completionTokens: meter?.completionTokens,
     generated: meter?.generated ?? '',
     producedOutput: (meter?.chunks ?? 0) > 0 || meter?.done === true,
+    evaluated: state.evaluated,
   };
 }
 

@@ -86,7 +86,16 @@ export class OllamaNativeController {
     throw new ForbiddenException('model management (pull, push, create, copy, delete, blobs) is disabled on this gateway');
   }
 
-  /** Inference passes through as sent (the quota interceptor has already capped num_predict), metered. */
+  /** Ollama's hosted web search and fetch run on ollama.com with the server owner's account. */
+  @All(['api/web_search', 'api/web_fetch'])
+  hostedSearch(): never {
+    throw new ForbiddenException("Ollama's hosted web search (web_search, web_fetch) runs on ollama.com with the server owner's account and is disabled on this gateway");
+  }
+
+  /**
+   * Inference passes through as sent, metered; the forwarder's InferenceGate applies the request
+   * policy and the quota's completion cap to the body first, as for every dialect.
+   */
   private infer(request: ProxyRequest, response: Response, stream: boolean): Promise<void> {
     const body = request.json!;
     const model = requireModel(request.apiKey!, body);

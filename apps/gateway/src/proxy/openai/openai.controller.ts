@@ -8,7 +8,6 @@ import { ReadsJsonBody } from '../body/json-body.decorator.js';
 import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
 import { ModelResolver, type ResolvedModel } from '../models/model-resolver.js';
 import { canonicalModel, modelAllowed } from '../native/model-access.js';
-import { applyQuotaCap } from '../quota/apply-cap.js';
 import { Inference } from '../quota/inference.decorator.js';
 import type { ProxyRequest } from '../proxy-request.js';
 import { chatExchange, embeddingsExchange, requestedModel } from './openai-exchanges.js';
@@ -40,7 +39,6 @@ export class OpenAiController {
       numCtx: resolved.settings.numCtx,
       thinkingCapable: resolved.thinkingCapable,
     });
-    translated.request = applyQuotaCap(request, translated.request);
     await this.forwarder.translate(request, response, chatExchange(request, translated, resolved.model));
   }
 

@@ -5,14 +5,20 @@ import { UsageLog, type UsageRecord } from '@llmproxy/metering';
 import { QuotaService } from '@llmproxy/quota';
 import { GatewayMetrics } from '../../core/metrics.js';
 import { APP_LOGGER } from '../../core/shared-resources.js';
-import type { ProxyRequest } from '../proxy-request.js';
+import type { Metering, ProxyRequest } from '../proxy-request.js';
 import { chargedTokens } from './charged-tokens.js';
 
 /**
- * Turns what was metered into the charge: Ollama's counts when it sent them; otherwise
- * estimates (the prompt estimate, tiktoken over the generated text), marked as such. A request
- * that got nothing from Ollama costs no tokens (its request still counts: it was admitted).
- * Writes the usage log line too, so every inference route of every dialect logs in one place.
+ * Turns what was metered into the charge (the rule is in the README's quota section):
+ * - Ollama's counts when it sent them; otherwise estimates (the prompt estimate, tiktoken over the
+ *   generated text), marked as such;
+ * - a request that reached Ollama is charged at least its prompt, unless Ollama refused it before
+ *   evaluating anything (a 4xx) — an abort just before the first token, a legacy /api/embeddings
+ *   answer without counts, a timeout: the server did the prompt's work;
+ * - a request that never reached Ollama (unreachable, refused by the gateway) costs no tokens, and
+ *   one refused before admission is not counted as a request either (it holds no reservation).
+ * Writes the usage log line too, so every inference route of every dialect logs in one place, with
+ * the status the client got.
  */
 @Injectable()
 export class UsageSettler {
@@ -24,16 +30,18 @@ export class UsageSettler {
   ) {}
 
   settle(request: ProxyRequest, dialect: Dialect): void {
-    const metering = request.metering ?? {
+    const metering: Metering = request.metering ?? {
       model: null,
       stream: false,
-      status: 500,
-      outcome: 'upstream_error' as const,
+      // Refused before the forwarder ran (validation, allow-list, model, quota) or failed in it early.
+      status: request.refusedStatus ?? 500,
+      outcome: request.quota ? 'upstream_error' : 'refused',
       generated: '',
       producedOutput: false,
+      evaluated: false,
     };
-    // A request that got nothing from Ollama costs no tokens.
-    const charged = metering.producedOutput ? chargedTokens(request, metering) : { prompt: 0, completion: 0, exact: true };
+    const billable = metering.producedOutput || metering.evaluated;
+    const charged = billable ? chargedTokens(request, metering) : { prompt: 0, completion: 0, exact: true };
     const { prompt: promptTokens, completion: completionTokens, exact } = charged;
     const model = metering.model ?? (typeof request.json?.model === 'string' ? request.json.model : 'unknown');
     const failed = metering.outcome !== 'ok';
@@ -51,7 +59,7 @@ export class UsageSettler {
     }
 
     const key = request.apiKey;
-    if (key) this.metrics.charged(key.name, model, promptTokens, completionTokens);
+    if (key && billable) this.metrics.charged(key.name, model, promptTokens, completionTokens);
     const record: UsageRecord = {
       time: new Date().toISOString(),
       request_id: request.requestId,
