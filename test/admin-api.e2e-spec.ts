@@ -469,8 +469,10 @@ describe.each(databases)('admin API on $name', (database) => {
 
   it('throttles failed logins per address: the 11th attempt within a minute is refused with 429 and Retry-After', async () => {
     await forgetFailedLogins();
-    // A second gateway on the same database: the throttle lives in the database, so both count the same failures.
-    const second = await startTestGateway(databaseUrl, upstream.url);
+    // A second gateway on the same database: the throttle lives in the database, so both count the
+    // same failures. Replicas share PostgreSQL only; a SQLite file has one gateway process (a second
+    // one refuses to start: test/attacks/sqlite-owner.e2e-spec.ts), which plays both parts there.
+    const second = database.name === 'postgres' ? await startTestGateway(databaseUrl, upstream.url) : gateway;
     try {
       const login = (password: string) =>
         fetch(`${second.adminUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password }) });
@@ -491,7 +493,7 @@ describe.each(databases)('admin API on $name', (database) => {
       const failuresAfter = (await audit('?limit=1000')).filter((r) => r.action === 'login.failure').length;
       expect(failuresAfter - failuresBefore).toBe(10);
     } finally {
-      await second.close();
+      if (second !== gateway) await second.close();
     }
   });
 });

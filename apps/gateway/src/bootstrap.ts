@@ -5,11 +5,12 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
+import type { DataSource } from 'typeorm';
 import type winston from 'winston';
 import type { AppConfig } from '@llmproxy/config';
 import { dialectForPath } from '@llmproxy/dialects';
 import { UsageLog } from '@llmproxy/metering';
-import { createSqlClient, openDatabase, type PostgresClient, SqliteClient } from '@llmproxy/persistence';
+import { createSqlClient, describeOwner, openDatabase, type PostgresClient, SqliteClient, SqliteOwnerLease, type SqliteOwner } from '@llmproxy/persistence';
 import { PostgresQuotaStore, QuotaService, SqliteQuotaStore } from '@llmproxy/quota';
 import { defaultSettings, SettingsService } from '@llmproxy/settings';
 import { AdminAppModule } from './admin/admin-app.module.js';
@@ -43,12 +44,22 @@ export interface RunningGateway {
  * two listeners, one way to shut everything down. Migrations run before anything listens.
  */
 export async function startGateway(config: AppConfig, logger: winston.Logger = createAppLogger(config.logLevel)): Promise<RunningGateway> {
-  const dataSource = await openDatabase(config.database);
+  const owner = new FileOwner(config, logger);
+  // The file is claimed before the migrations too, so a newer version never migrates under a running one.
+  const dataSource = await openDatabase(config.database, { beforeMigrations: (opened) => owner.claim(opened) });
+  try {
+    await owner.claim(dataSource); // a first start: the migrations just made the lease table
+  } catch (error) {
+    await dataSource.destroy();
+    throw error;
+  }
   const sql = createSqlClient(dataSource);
   const usageLog = new UsageLog({ file: config.logFile, retentionDays: config.logRetentionDays });
   const metrics = new GatewayMetrics();
-  const quota = new QuotaService(sql instanceof SqliteClient ? new SqliteQuotaStore(sql) : new PostgresQuotaStore(sql as PostgresClient), config.timeZone);
+  const sqliteStore = sql instanceof SqliteClient ? new SqliteQuotaStore(sql, owner.lease) : undefined;
+  const quota = new QuotaService(sqliteStore ?? new PostgresQuotaStore(sql as PostgresClient), config.timeZone);
   const shared: SharedResources = { config, dataSource, sql, logger, usageLog, metrics, quota };
+  if (sqliteStore && owner.lease) owner.releaseAbandoned(sqliteStore);
   await new SettingsService(sql, defaultSettings(config.ollamaUrl, config.anthropicDefaultModel)).seed();
 
   const nestLogger = new NestWinstonLogger(logger);
@@ -77,6 +88,8 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     await admin.listen(config.admin.port, config.admin.host);
   } catch (error) {
     await Promise.allSettled(apps.map((app) => app.close()));
+    await quota.close().catch(() => undefined);
+    owner.release();
     await dataSource.destroy();
     throw error;
   }
@@ -105,6 +118,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     }
     await Promise.allSettled([proxy.close(), admin.close()]);
     await quota.close().catch((error: unknown) => log('warn', `could not write the last quota changes: ${String(error)}`));
+    owner.release();
     if (dataSource.isInitialized) await dataSource.destroy();
     await usageLog.close();
   };
@@ -116,6 +130,51 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     shared,
     close: (options = {}) => (closing ??= shutDown(options.graceMs ?? config.shutdownGraceMs)),
   };
+}
+
+/**
+ * On SQLite: the lease that makes this process the file's only server (SqliteOwnerLease). A process
+ * that finds the file served waits up to SQLITE_OWNER_WAIT_S for its owner to stop (a container
+ * restarted while the old one drains), then refuses to start naming it. PostgreSQL and an
+ * in-memory SQLite database need none.
+ */
+class FileOwner {
+  lease: SqliteOwnerLease | undefined;
+  private previous: SqliteOwner | undefined;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly logger: winston.Logger,
+  ) {}
+
+  async claim(dataSource: DataSource): Promise<void> {
+    const { database } = this.config;
+    if (database.type !== 'sqlite' || database.path === ':memory:') return;
+    this.lease ??= new SqliteOwnerLease((createSqlClient(dataSource) as SqliteClient).db, database.path);
+    if (this.lease.held || !this.lease.tableExists()) return;
+    const { previous } = await this.lease.claim(this.config.sqliteOwnerWaitMs, (message) => this.logger.warn(message, { context: 'llmproxy' }));
+    this.previous = previous;
+  }
+
+  /** Before serving: what a previous owner left unsettled is released, uncharged. */
+  releaseAbandoned(store: SqliteQuotaStore): void {
+    const released = store.releaseAbandoned();
+    const file = this.lease!.file;
+    if (this.previous) {
+      const gone = describeOwner(this.previous, file).replace(`${file} is served by`, 'from');
+      this.logger.warn(`took over ${file} ${gone}: it is gone; released ${released} reservation(s) it left unsettled, uncharged`, { context: 'llmproxy' });
+    } else if (released > 0) {
+      this.logger.info(`released ${released} reservation(s) the previous process left unsettled on ${file}, uncharged`, { context: 'llmproxy' });
+    }
+  }
+
+  release(): void {
+    try {
+      this.lease?.release();
+    } catch (error) {
+      this.logger.warn(`could not release the lease on the SQLite file (the next process takes it over once this pid is gone): ${String(error)}`, { context: 'shutdown' });
+    }
+  }
 }
 
 function harden(app: NestExpressApplication, config: AppConfig): void {

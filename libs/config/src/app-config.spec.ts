@@ -54,6 +54,7 @@ describe('loadConfig', () => {
       clientStallTimeoutMs: 60_000,
       metricsToken: undefined,
       shutdownGraceMs: 30_000,
+      sqliteOwnerWaitMs: 60_000,
       trustProxy: false,
     });
   });
@@ -85,6 +86,7 @@ describe('loadConfig', () => {
         LOG_RETENTION_DAYS: '7',
         METRICS_TOKEN: 'scrape-token-0123456789',
         SHUTDOWN_GRACE_S: '5',
+        SQLITE_OWNER_WAIT_S: '0',
         TRUST_PROXY: 'loopback, 10.0.0.0/8',
       },
       cwd(),
@@ -107,6 +109,7 @@ describe('loadConfig', () => {
       logRetentionDays: 7,
       metricsToken: 'scrape-token-0123456789',
       shutdownGraceMs: 5_000,
+      sqliteOwnerWaitMs: 0,
       trustProxy: ['loopback', '10.0.0.0/8'],
     });
   });
@@ -230,6 +233,7 @@ describe('loadConfig', () => {
       ['SHUTDOWN_GRACE_S', '-1'],
       ['SHUTDOWN_GRACE_S', '3601'],
       ['SHUTDOWN_GRACE_S', 'soon'],
+      ['SQLITE_OWNER_WAIT_S', '3601'],
       ['TRUST_PROXY', 'maybe'],
       ['TRUST_PROXY', '10.0.0.0/33'],
       ['TRUST_PROXY', '1.2.3'],

@@ -34,6 +34,8 @@ export interface AppConfig {
   metricsToken?: string;
   /** How long in-flight requests may run on after SIGTERM/SIGINT before they are cut. */
   shutdownGraceMs: number;
+  /** On SQLite: how long a starting process waits for the process that serves the file to stop. */
+  sqliteOwnerWaitMs: number;
   /** Express's `trust proxy` setting for both listeners (false: the TCP peer is the client). */
   trustProxy: boolean | number | string[];
 }
@@ -127,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     clientStallTimeoutMs: schema.CLIENT_STALL_TIMEOUT_S * 1000,
     metricsToken: schema.METRICS_TOKEN || undefined,
     shutdownGraceMs: schema.SHUTDOWN_GRACE_S * 1000,
+    sqliteOwnerWaitMs: schema.SQLITE_OWNER_WAIT_S * 1000,
     trustProxy: parseTrustProxy(schema.TRUST_PROXY)!,
   });
 }

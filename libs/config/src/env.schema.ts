@@ -157,6 +157,10 @@ export class EnvSchema {
   @Transform(toInt) @Min(0) @Max(3600) @IsInt()
   SHUTDOWN_GRACE_S = 30;
 
+  /** On SQLite: seconds a starting process waits for the file's owner to stop before it refuses to start. */
+  @Transform(toInt) @Min(0) @Max(3600) @IsInt()
+  SQLITE_OWNER_WAIT_S = 60;
+
   /** Express's `trust proxy`: which X-Forwarded-For hops to believe (client address for logs and login throttling). */
   @Validate(IsTrustProxy)
   TRUST_PROXY = 'false';
@@ -184,5 +188,6 @@ export const ENV_VARIABLES = [
   'LOG_RETENTION_DAYS',
   'METRICS_TOKEN',
   'SHUTDOWN_GRACE_S',
+  'SQLITE_OWNER_WAIT_S',
   'TRUST_PROXY',
 ] as const satisfies readonly (keyof EnvSchema)[];

@@ -39,12 +39,18 @@ export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {
   };
 }
 
+export interface OpenDatabaseOptions {
+  /** Runs on the open connection before the migrations (a SQLite server claims the file first: see SqliteOwnerLease). */
+  beforeMigrations?: (dataSource: DataSource) => Promise<void>;
+}
+
 /** Opens the database and brings its schema up to date. Several replicas may start at once. */
-export async function openDatabase(database: DatabaseConfig): Promise<DataSource> {
+export async function openDatabase(database: DatabaseConfig, options: OpenDatabaseOptions = {}): Promise<DataSource> {
   if (database.type === 'sqlite' && database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
   const dataSource = new DataSource(dataSourceOptions(database));
   await dataSource.initialize();
   try {
+    await options.beforeMigrations?.(dataSource);
     await runMigrations(dataSource);
   } catch (error) {
     await dataSource.destroy();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { SqliteClient } from '@llmproxy/persistence';
+import { OWNER_HEARTBEAT_MS, type SqliteClient, type SqliteOwnerLease } from '@llmproxy/persistence';
 import type { WindowCounters } from './admission.js';
 import {
   EMPTY_COUNTERS,
@@ -59,6 +59,9 @@ const RETRY_MS = 1_000;
  */
 const BATCH_MS = 10;
 
+/** Every reservation in the table, for `releaseAbandoned` (on SQLite they are all this process's or a previous owner's). */
+const SELECT_ALL_RESERVATIONS = 'SELECT id, api_key_id, day_key, month_key, tokens FROM quota_reservations';
+
 /**
  * SQLite serves one llmproxy process (DESIGN.md §8), so that process can keep the quota ledger of
  * the keys it serves in memory and decide admissions there, synchronously and exactly, while the
@@ -77,6 +80,10 @@ const BATCH_MS = 10;
  *
  * The settle-before-write ordering is what makes the ledger exact: nothing else writes these
  * counters while the process runs (the key CLI and the admin API only touch keys and settings).
+ * The gateway makes sure of it with an owner lease (SqliteOwnerLease): every batch renews it in its
+ * own transaction, and a batch that finds it taken by another process fails, so the ledger of a
+ * process that lost the file refuses admissions from then on; when idle, the ledger writes a batch
+ * of just the renewal every OWNER_HEARTBEAT_MS.
  */
 export class SqliteQuotaStore extends QuotaStore {
   private readonly keys = new Map<number, KeyState>();
@@ -93,6 +100,10 @@ export class SqliteQuotaStore extends QuotaStore {
   private scheduled: { cancel(): void } | undefined;
   /** The last write's failure while it is not resolved: admissions are refused. */
   private failure: unknown;
+  /** Set by the heartbeat timer when no batch has renewed the lease for OWNER_HEARTBEAT_MS. */
+  private heartbeatDue = false;
+  private lastWriteAt = Date.now();
+  private readonly heartbeat: NodeJS.Timeout | undefined;
 
   private readonly statements: Record<
     'selectCounters' | 'ensureCounters' | 'countReservations' | 'insertReservation' | 'deleteReservation' | 'extendReservation' | 'addCounters' | 'addRollup',
@@ -100,7 +111,11 @@ export class SqliteQuotaStore extends QuotaStore {
   >;
   private readonly writeBatch: { immediate(): void };
 
-  constructor(private readonly sql: SqliteClient) {
+  constructor(
+    private readonly sql: SqliteClient,
+    /** The gateway's lease on the file; absent for tools that read or repair a file no gateway serves. */
+    private readonly lease?: SqliteOwnerLease,
+  ) {
     super();
     this.statements = {
       selectCounters: sql.prepare(SQL.selectKeyCounters),
@@ -113,6 +128,14 @@ export class SqliteQuotaStore extends QuotaStore {
       addRollup: sql.prepare(SQL.addRollupDeltas),
     };
     this.writeBatch = sql.db.transaction(() => this.writePending());
+    if (lease) {
+      this.heartbeat = setInterval(() => {
+        if (Date.now() - this.lastWriteAt < OWNER_HEARTBEAT_MS) return;
+        this.heartbeatDue = true;
+        this.schedule();
+      }, OWNER_HEARTBEAT_MS / 2);
+      this.heartbeat.unref();
+    }
   }
 
   async reserve(input: ReserveInput): Promise<ReserveResult> {
@@ -183,6 +206,7 @@ export class SqliteQuotaStore extends QuotaStore {
     await this.outsideTransactions();
     this.flushNow();
     const released = this.sql.transactionSync(() => {
+      this.lease?.renew();
       const expired = this.sql.db.prepare(SQL.selectExpired).all(this.sql.timestamp(now)) as Record<string, unknown>[];
       for (const row of expired) {
         if (this.sql.runSync(SQL.deleteReservation, [row.id as string]) === 0) continue;
@@ -197,6 +221,27 @@ export class SqliteQuotaStore extends QuotaStore {
     return released.length;
   }
 
+  /**
+   * Releases, uncharged, every reservation in the table that this ledger did not make: a new owner
+   * of the file calls it once at start, before it serves. They are a previous owner's (it died, or
+   * stopped before they were settled) and will never be settled; left in place they would hold
+   * their keys' tokens and `max_concurrent` slots until they expired.
+   */
+  releaseAbandoned(): number {
+    this.flushNow();
+    const released = this.sql.transactionSync(() => {
+      this.lease?.renew();
+      const rows = (this.sql.db.prepare(SELECT_ALL_RESERVATIONS).all() as Record<string, unknown>[]).filter((row) => !this.open.has(row.id as string));
+      for (const row of rows) {
+        if (this.sql.runSync(SQL.deleteReservation, [row.id as string]) === 0) continue;
+        this.sql.runSync(SQL.settleCounters, [0, Number(row.tokens), Number(row.api_key_id), row.day_key as string, row.month_key as string]);
+      }
+      return rows;
+    });
+    for (const row of released) this.keys.delete(Number(row.api_key_id));
+    return released.length;
+  }
+
   async counters(windows: CurrentWindows, keyId?: number): Promise<Map<number, KeyCounters>> {
     await this.outsideTransactions();
     this.flushNow();
@@ -207,12 +252,13 @@ export class SqliteQuotaStore extends QuotaStore {
   }
 
   override async close(): Promise<void> {
+    clearInterval(this.heartbeat);
     await this.outsideTransactions();
     this.flushNow();
   }
 
   /** Why the last write of the ledger failed, while it has not succeeded since (admissions are refused meanwhile). */
-  get writeFailure(): unknown {
+  override get writeFailure(): unknown {
     return this.failure;
   }
 
@@ -313,7 +359,7 @@ export class SqliteQuotaStore extends QuotaStore {
   }
 
   private get pending(): boolean {
-    return this.counterDeltas.size + this.rollupDeltas.size + this.inserts.size + this.deletes.size + this.extensions.size > 0;
+    return this.heartbeatDue || this.counterDeltas.size + this.rollupDeltas.size + this.inserts.size + this.deletes.size + this.extensions.size > 0;
   }
 
   /** One transaction for everything pending; on failure nothing is lost: it stays pending and is retried. */
@@ -338,6 +384,8 @@ export class SqliteQuotaStore extends QuotaStore {
       this.inserts.clear();
       this.deletes.clear();
       this.extensions.clear();
+      this.heartbeatDue = false;
+      this.lastWriteAt = Date.now();
     }
     this.failure = undefined;
     const committed = this.committed;
@@ -347,6 +395,8 @@ export class SqliteQuotaStore extends QuotaStore {
 
   private writePending(): void {
     const { insertReservation, deleteReservation, extendReservation, addCounters, addRollup } = this.statements;
+    // First: a process that lost the file writes nothing more (the transaction rolls back, admissions are refused).
+    this.lease?.renew();
     for (const [id, keyId, dayKey, monthKey, tokens, createdAt, expiresAt] of this.inserts.values()) {
       skipDeletedKey(() => insertReservation.run(id, keyId, dayKey, monthKey, tokens, this.sql.timestamp(createdAt), this.sql.timestamp(expiresAt)));
     }
