@@ -87,9 +87,12 @@ const isInference = (path: string) => ['/api/chat', '/api/generate', '/api/embed
       expect(answer.ms).toBeLessThan(5_000);
     }
     expect(upstream.requests.filter((r) => isInference(r.path))).toHaveLength(forwardedBefore);
-    for (const probe of await readiness()) {
-      expect(probe).toEqual({ base: probe.base, status: 503, body: { status: 'unavailable', checks: { database: false, ollama: true } } });
-    }
+    // Within a second: one probe answers /readyz for a second (apps/gateway/src/health/readiness.ts).
+    await eventually(async () => {
+      for (const probe of await readiness()) {
+        expect(probe).toEqual({ base: probe.base, status: 503, body: { status: 'unavailable', checks: { database: false, ollama: true } } });
+      }
+    }, 3_000);
     expect((await fetch(`${gateway.proxyUrl}/healthz`)).status).toBe(200);
 
     // The stream admitted before the outage runs to its end.

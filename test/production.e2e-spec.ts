@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { countTokens, estimatePromptTokens } from '@llmproxy/metering';
 import type { KeyUsage } from '@llmproxy/quota';
+import { READINESS_CACHE_MS } from '../apps/gateway/src/health/readiness.js';
 import { SHUTDOWN_MESSAGE } from '../apps/gateway/src/proxy/forwarding/upstream-forwarder.js';
 import { countPromptTokens, startFakeOllama, type FakeOllama } from './upstream/fake-ollama.js';
 import { testDatabases } from './support/databases.js';
@@ -111,6 +112,9 @@ function total(samples: Sample[], name: string, labels: Record<string, string> =
 
 // ---------------------------------------------------------------------------------------------
 
+/** One probe answers /readyz for READINESS_CACHE_MS: a change shows in the next probe after it. */
+const probeExpired = () => new Promise((resolve) => setTimeout(resolve, READINESS_CACHE_MS + 50));
+
 describe.each(databases)('health and readiness on $name', (database) => {
   let upstream: FakeOllama;
   let gateway: TestGateway;
@@ -142,6 +146,7 @@ describe.each(databases)('health and readiness on $name', (database) => {
     try {
       for (const ollamaUrl of [refused, hanging.url]) {
         expect((await gateway.admin('/api/settings', { method: 'PUT', body: JSON.stringify({ ollama_url: ollamaUrl, save_unreachable: true }) })).status).toBe(200);
+        await probeExpired();
         const started = Date.now();
         for (const base of [gateway.proxyUrl, gateway.adminUrl]) {
           const response = await fetch(`${base}/readyz`);
@@ -156,11 +161,13 @@ describe.each(databases)('health and readiness on $name', (database) => {
       await gateway.admin('/api/settings', { method: 'PUT', body: JSON.stringify({ ollama_url: upstream.url }) });
       await hanging.close();
     }
+    await probeExpired();
     expect((await fetch(`${gateway.proxyUrl}/readyz`)).status).toBe(200);
   });
 
   it('is not ready once the database is gone (503, database: false); /healthz still answers', async () => {
     await gateway.shared.dataSource.destroy();
+    await probeExpired();
     for (const base of [gateway.proxyUrl, gateway.adminUrl]) {
       const response = await fetch(`${base}/readyz`);
       expect(response.status).toBe(503);

@@ -242,13 +242,33 @@ export class SqliteQuotaStore extends QuotaStore {
     return released.length;
   }
 
+  /**
+   * Counters as the ledger holds them, without writing anything (GET /v1/usage and the admin's
+   * lists read them as often as they like): a key the ledger serves in these windows from memory;
+   * otherwise the file's rows plus the changes not yet written.
+   */
   async counters(windows: CurrentWindows, keyId?: number): Promise<Map<number, KeyCounters>> {
-    await this.outsideTransactions();
-    this.flushNow();
+    if (keyId !== undefined && this.knows(keyId, windows)) {
+      const state = this.keys.get(keyId)!;
+      return new Map([[keyId, { day: { ...state.day }, month: { ...state.month } }]]);
+    }
     const rows = await (keyId === undefined
       ? this.sql.all(SQL.selectAllCounters, [windows.day.key, windows.month.key])
       : this.sql.all(SQL.selectKeyCounters, [keyId, windows.day.key, windows.month.key]));
-    return groupCounters(rows, windows);
+    const counters = groupCounters(rows, windows);
+    for (const delta of this.counterDeltas.values()) {
+      if (keyId !== undefined && delta.keyId !== keyId) continue;
+      const kind = delta.periodKey === windows.day.key ? 'day' : delta.periodKey === windows.month.key ? 'month' : undefined;
+      if (!kind) continue;
+      const entry = counters.get(delta.keyId) ?? { day: EMPTY_COUNTERS, month: EMPTY_COUNTERS };
+      entry[kind] = {
+        requests: entry[kind].requests + delta.requests,
+        tokens: entry[kind].tokens + delta.tokens,
+        reservedTokens: entry[kind].reservedTokens + delta.reservedTokens,
+      };
+      counters.set(delta.keyId, entry);
+    }
+    return counters;
   }
 
   override async close(): Promise<void> {
