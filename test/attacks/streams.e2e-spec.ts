@@ -18,15 +18,22 @@ async function reservedTokens(gateway: TestGateway, key: string): Promise<{ requ
   return ((await response.json()) as { day: { requests: number; tokens: number; reserved_tokens: number } }).day;
 }
 
-/** Makes every admission wait `ms` first, as a slow database round trip would. */
-function delayAdmissions(quota: QuotaService, ms: number): () => void {
+/** Makes every admission wait `ms` first, as a slow database round trip would; `admitted` resolves once one is done. */
+function delayAdmissions(quota: QuotaService, ms: number): { admitted: Promise<void>; restore(): void } {
   const original = quota.admit.bind(quota);
+  let done!: () => void;
+  const admitted = new Promise<void>((resolve) => (done = resolve));
   quota.admit = async (input) => {
     await new Promise((resolve) => setTimeout(resolve, ms));
-    return original(input);
+    const result = await original(input);
+    done();
+    return result;
   };
-  return () => {
-    quota.admit = original;
+  return {
+    admitted,
+    restore: () => {
+      quota.admit = original;
+    },
   };
 }
 
@@ -67,7 +74,7 @@ describe.each(databases)('streams a client leaves hanging ($name)', (database) =
     ['/v1/messages', { ...CHAT, stream: true, max_tokens: 100 }],
   ])('%s: a client that leaves while admission waits on the database never reaches Ollama and holds nothing', async (path, body) => {
     const { key } = await gateway.createKey({ max_concurrent: 1, daily_token_limit: 100_000 });
-    const restore = delayAdmissions(gateway.shared.quota, 300);
+    const slow = delayAdmissions(gateway.shared.quota, 300);
     try {
       upstream.enqueue({ chunkDelayMs: 5 });
       const controller = new AbortController();
@@ -75,9 +82,11 @@ describe.each(databases)('streams a client leaves hanging ($name)', (database) =
       await new Promise((resolve) => setTimeout(resolve, 100));
       controller.abort();
       await pending;
-      await eventually(async () => expect((await reservedTokens(gateway, key)).reserved_tokens).toBe(0), 3_000);
+      // The client is gone; the gateway admits its request 200 ms later.
+      await slow.admitted;
+      await eventually(async () => expect(await reservedTokens(gateway, key)).toMatchObject({ requests: 1, tokens: 0, reserved_tokens: 0 }), 3_000);
     } finally {
-      restore();
+      slow.restore();
     }
     expect(upstream.requests.filter((r) => r.path === '/api/chat')).toHaveLength(0);
     // The key's one slot is free again: its next request is served.

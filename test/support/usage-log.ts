@@ -34,8 +34,11 @@ export function readUsageLog(logFile: string): UsageLogContents {
   return contents;
 }
 
-/** Requests and tokens (prompt + completion) of one key's lines. */
+/** Requests and tokens (prompt + completion) of one key's lines: every line but a refusal is a counted request. */
 export function usageOfKey(lines: UsageRecord[], keyId: number): { requests: number; tokens: number } {
   const own = lines.filter((line) => line.key_id === keyId);
-  return { requests: own.length, tokens: own.reduce((sum, line) => sum + (line.prompt_tokens ?? 0) + (line.completion_tokens ?? 0), 0) };
+  return {
+    requests: own.filter((line) => line.outcome !== 'refused').length,
+    tokens: own.reduce((sum, line) => sum + (line.prompt_tokens ?? 0) + (line.completion_tokens ?? 0), 0),
+  };
 }

@@ -174,9 +174,10 @@ export class UpstreamForwarder implements OnModuleDestroy {
   }
 
   /**
-   * The InferenceGate's admission, with the client watched from before it: a client already gone is
-   * not admitted at all; one that leaves while admission waits on the database is settled at once
-   * (nothing reached Ollama, so nothing is charged). Returns false when the exchange must not go on.
+   * The InferenceGate's admission, with the client watched from before it: a client gone before or
+   * while admission waited on the database is settled at once — its request counted (every usage
+   * line but a refusal is a counted request), no token charged, since nothing reached Ollama.
+   * Returns false when the exchange must not go on.
    */
   private async admit(
     request: ProxyRequest,
@@ -191,7 +192,6 @@ export class UpstreamForwarder implements OnModuleDestroy {
       request.metering = metering(model, stream, { outcome: 'client_aborted', status: 499, evaluated: false }, undefined);
       return false;
     };
-    if (client.abort.signal.aborted) return gone();
     try {
       await this.gate.admit(request, response, body);
     } catch (error) {
