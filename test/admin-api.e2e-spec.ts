@@ -6,6 +6,8 @@ import { testDatabases } from './support/databases.js';
 import { ADMIN_PASSWORD, eventually, startTestGateway, type TestGateway } from './support/gateway.js';
 
 const databases = await testDatabases();
+/** What key holders may ask of the server, as a fresh install has it (libs/settings). */
+const POLICY_DEFAULTS = { keep_alive_min_s: 300, keep_alive_max_s: 1800, max_num_ctx: null, allow_load_options: false, allow_cloud_models: false };
 
 type KeyWithUsage = ApiKeyWithUsage;
 type AuditRow = AuditEntry;
@@ -260,7 +262,7 @@ describe.each(databases)('admin API on $name', (database) => {
     });
 
     it('answers the settings', async () => {
-      expect(await (await gateway.admin('/api/settings')).json()).toEqual({ ollama_url: upstream.url, default_model: null, model_aliases: {}, num_ctx: 65536 });
+      expect(await (await gateway.admin('/api/settings')).json()).toEqual({ ollama_url: upstream.url, default_model: null, model_aliases: {}, num_ctx: 65536, ...POLICY_DEFAULTS });
     });
 
     it('saves settings after checking that Ollama answers, and reports its version', async () => {
@@ -270,7 +272,7 @@ describe.each(databases)('admin API on $name', (database) => {
       );
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({
-        settings: { ollama_url: upstream.url, default_model: 'qwen3:4b', model_aliases: { 'claude-*': 'qwen3:4b', 'gpt-4*': 'llama3.2' }, num_ctx: 32768 },
+        settings: { ollama_url: upstream.url, default_model: 'qwen3:4b', model_aliases: { 'claude-*': 'qwen3:4b', 'gpt-4*': 'llama3.2' }, num_ctx: 32768, ...POLICY_DEFAULTS },
         ollama: { reachable: true, version: FAKE_OLLAMA_VERSION },
       });
       expect(await (await gateway.admin('/api/settings')).json()).toMatchObject({ default_model: 'qwen3:4b', num_ctx: 32768 });
@@ -289,6 +291,12 @@ describe.each(databases)('admin API on $name', (database) => {
       [{ model_aliases: { 'claude-*': 42 } }, 'model_aliases must be an object'],
       [{ default_model: '' }, 'default_model should not be empty'],
       [{ save_unreachable: 'yes' }, 'save_unreachable must be a boolean'],
+      [{ keep_alive_min_s: 0 }, 'keep_alive_min_s must not be less than 1'],
+      [{ keep_alive_max_s: 100_000 }, 'keep_alive_max_s must not be greater than 86400'],
+      [{ keep_alive_min_s: 2000 }, 'keep_alive_min_s (2000) must not exceed keep_alive_max_s (1800)'],
+      [{ max_num_ctx: 100 }, 'max_num_ctx must not be less than 512'],
+      [{ allow_cloud_models: 'yes' }, 'allow_cloud_models must be a boolean'],
+      [{ allow_load_options: null }, 'allow_load_options must be a boolean'],
       [{ theme: 'dark' }, 'property theme should not exist'],
     ])('PUT %j → 400 naming the field, nothing saved', async (body, message) => {
       const before = await (await gateway.admin('/api/settings')).json();
