@@ -3,3 +3,4 @@ export * from './dialect-error.js';
 export * from './errors.js';
 export * as openai from './openai/index.js';
 export * as anthropic from './anthropic/index.js';
+export * as responses from './responses/index.js';
