@@ -14,6 +14,7 @@ import { OpenAiController } from './openai/openai.controller.js';
 import { InferenceGate } from './quota/inference-gate.js';
 import { QuotaInterceptor } from './quota/quota.interceptor.js';
 import { QuotaMaintenance } from './quota/quota-maintenance.js';
+import { ResponsesController } from './responses/responses.controller.js';
 import { UsageSettler } from './quota/usage-settler.js';
 import { UsageController } from './usage/usage.controller.js';
 
@@ -24,7 +25,7 @@ export class ProxyAppModule {
     return {
       module: ProxyAppModule,
       imports: [CoreModule.forRoot(shared), HealthModule],
-      controllers: [OllamaNativeController, UsageController, AnthropicController, OpenAiController],
+      controllers: [OllamaNativeController, UsageController, AnthropicController, OpenAiController, ResponsesController],
       providers: [
         UpstreamForwarder,
         InferenceGate,
