@@ -82,7 +82,7 @@ describe.each(databases)('Responses API through the gateway on $name', (database
   it('a function tool round trip: the model calls exec_command, the output goes back, the model answers', async () => {
     upstream.enqueue({ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'echo hi' } }] }, { text: 'It printed hi.' });
     const first = await client.responses.stream({ model: 'llama3.2', input: 'Run echo hi', tools: [SHELL_TOOL, { type: 'web_search' }] }).finalResponse();
-    const call = first.output.find((item): item is OpenAI.Responses.ResponseFunctionToolCall => item.type === 'function_call');
+    const call = first.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall | undefined;
     expect(call).toMatchObject({ name: 'exec_command', arguments: '{"cmd":"echo hi"}', status: 'completed' });
     const firstSent = sentBody(await chatRequest());
     // The hosted web_search tool is never shown to the model.
