@@ -137,9 +137,12 @@ describe.each(databases)('attacks on a key holder limits ($name)', (database) =>
 
   describe('item 7: work Ollama did is never free', () => {
     const PROMPT = Array.from({ length: 500 }, (_, i) => `word${i}`).join(' ');
+    // A token limit makes every request hold a reservation until it is settled, so "nothing reserved"
+    // means "settled" (without one, a reservation holds no tokens and settledUsage could read too early).
+    const METERED = { daily_token_limit: 10_000_000 };
 
     it('legacy /api/embeddings (its answer carries no counts) is charged the prompt estimate', async () => {
-      const { key, id } = await gateway.createKey({ daily_token_limit: 1_000_000 });
+      const { key, id } = await gateway.createKey(METERED);
       for (let i = 0; i < 3; i++) {
         const response = await post(gateway.proxyUrl, '/api/embeddings', key, { model: 'nomic-embed-text', prompt: PROMPT });
         expect(response.status).toBe(200);
@@ -156,14 +159,14 @@ describe.each(databases)('attacks on a key holder limits ($name)', (database) =>
     });
 
     it('/api/embed without counts is charged the prompt estimate', async () => {
-      const { key } = await gateway.createKey({});
+      const { key } = await gateway.createKey(METERED);
       upstream.enqueue({ omitCounts: true });
       await (await post(gateway.proxyUrl, '/api/embed', key, { model: 'nomic-embed-text', input: PROMPT })).text();
       expect((await settledUsage(gateway, key)).day.tokens).toBeGreaterThanOrEqual(500);
     });
 
     it.each(['/api/chat', '/v1/chat/completions', '/v1/messages'])('%s: a client that leaves before the first token is charged the prompt', async (path) => {
-      const { key } = await gateway.createKey({});
+      const { key } = await gateway.createKey(METERED);
       upstream.enqueue({ delayBeforeHeadersMs: 10_000 });
       const controller = new AbortController();
       const body = { ...CHAT, messages: [{ role: 'user', content: PROMPT }], stream: true, max_tokens: 10 };
@@ -177,12 +180,22 @@ describe.each(databases)('attacks on a key holder limits ($name)', (database) =>
       expect(after.day.tokens).toBeGreaterThanOrEqual(500);
     });
 
-    it('a request Ollama refuses (4xx, before evaluating) costs no tokens', async () => {
-      const { key } = await gateway.createKey({});
-      upstream.enqueue({ status: 400, error: 'invalid options' });
+    it.each([
+      [400, 'invalid options'],
+      [503, 'server busy, please try again.  maximum pending requests exceeded'],
+    ])('a request Ollama refuses with %i before evaluating it costs no tokens', async (status, error) => {
+      const { key } = await gateway.createKey(METERED);
+      upstream.enqueue({ status, error });
       const response = await post(gateway.proxyUrl, '/api/chat', key, { ...CHAT, messages: [{ role: 'user', content: PROMPT }], stream: false });
-      expect(response.status).toBe(400);
+      expect(response.status).toBe(status);
       expect((await settledUsage(gateway, key)).day).toMatchObject({ requests: 1, tokens: 0 });
+    });
+
+    it('an answer Ollama started and then broke off in-band is charged the prompt', async () => {
+      const { key } = await gateway.createKey(METERED);
+      upstream.enqueue({ midStreamError: { afterChunks: 1, error: 'runner crashed' } });
+      await (await post(gateway.proxyUrl, '/api/chat', key, { ...CHAT, messages: [{ role: 'user', content: PROMPT }], stream: true })).text();
+      expect((await settledUsage(gateway, key)).day.tokens).toBeGreaterThanOrEqual(500);
     });
   });
 
@@ -261,7 +274,7 @@ describe.each(databases)('attacks on a key holder limits ($name)', (database) =>
     });
 
     it('with the admin setting, a cloud model is served and metered like any model', async () => {
-      const { key } = await gateway.createKey({});
+      const { key } = await gateway.createKey({ daily_token_limit: 1_000_000 });
       const put = (body: Json) => gateway.admin('/api/settings', { method: 'PUT', body: JSON.stringify(body) });
       expect((await put({ allow_cloud_models: true })).status).toBe(200);
       try {

@@ -19,8 +19,9 @@ export interface Metering {
   producedOutput: boolean;
   /**
    * Whether Ollama may have evaluated the prompt: the request reached it and it did not refuse it
-   * with a 4xx. Such a request is charged at least its prompt, even if it produced nothing (a client
-   * that aborts just before the first token still cost the server the prompt's evaluation).
+   * with an error status (4xx, 5xx) instead of an answer. Such a request is charged at least its
+   * prompt, even if it produced nothing (a client that aborts just before the first token still cost
+   * the server the prompt's evaluation).
    */
   evaluated: boolean;
 }

@@ -113,7 +113,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
           throw failure;
         });
       state.status = upstream.status;
-      state.evaluated = !isClientError(upstream.status);
+      state.evaluated = !refusedByOllama(upstream.status);
       response.status(upstream.status).setHeader('x-request-id', request.requestId);
       for (const name of PASSED_HEADERS) {
         const value = upstream.headers[name];
@@ -285,7 +285,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
         return;
       }
       clearTimeout(startTimer);
-      state.evaluated = !isClientError(upstream.status);
+      state.evaluated = !refusedByOllama(upstream.status);
       if (upstream.status >= 400) {
         // Ollama's own refusal ({"error": "model 'x' not found"}): same status, the dialect's shape.
         state.outcome = 'upstream_error';
@@ -364,7 +364,7 @@ function outcomeOf(failure: UpstreamError): NonNullable<UsageRecord['outcome']> 
 interface ExchangeState {
   outcome: UsageRecord['outcome'];
   status: number;
-  /** The request reached Ollama and was not refused with a 4xx: its prompt may have been evaluated. */
+  /** The request reached Ollama and Ollama did not refuse it with an error status: its prompt may have been evaluated. */
   evaluated: boolean;
 }
 
@@ -373,8 +373,13 @@ function reachedOllama(failure: UpstreamError): boolean {
   return failure.failure !== 'unreachable';
 }
 
-function isClientError(status: number): boolean {
-  return status >= 400 && status < 500;
+/**
+ * Ollama answered an error status instead of an answer: it refused the request before evaluating it
+ * (4xx: a bad option, an unknown model; 503: busy; 500: a model that failed to load). Once it has
+ * started an answer, errors come in-band under 200 and the prompt was evaluated.
+ */
+function refusedByOllama(status: number): boolean {
+  return status >= 400;
 }
 
 function metering(model: string | null, stream: boolean, state: ExchangeState, meter: OllamaMeter | undefined): Metering {

@@ -13,7 +13,8 @@ import { chargedTokens } from './charged-tokens.js';
  * - Ollama's counts when it sent them; otherwise estimates (the prompt estimate, tiktoken over the
  *   generated text), marked as such;
  * - a request that reached Ollama is charged at least its prompt, unless Ollama refused it before
- *   evaluating anything (a 4xx) — an abort just before the first token, a legacy /api/embeddings
+ *   evaluating anything (an error status instead of an answer) — an abort just before the first
+ *   token, a timeout, a legacy /api/embeddings
  *   answer without counts, a timeout: the server did the prompt's work;
  * - a request that never reached Ollama (unreachable, refused by the gateway) costs no tokens, and
  *   one refused before admission is not counted as a request either (it holds no reservation).
