@@ -5,8 +5,8 @@
  * `{"cmd": …}` in 0.169.0), Codex runs the command itself, sends its output back, and prints the answer.
  * HOME and CODEX_HOME are temporary: nothing of the user's own ~/.codex is read or written.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,4 +133,78 @@ describe('Codex CLI (codex exec) through the gateway', () => {
     },
     TEST_TIMEOUT_MS,
   );
+});
+
+describe('scripts/start_codex.sh', () => {
+  const temp: string[] = [];
+  afterAll(() => {
+    for (const dir of temp) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the script with a stand-in `codex` that records its arguments, CODEX_HOME and the key variable. */
+  const start = (args: string[], env: Record<string, string> = {}) => {
+    const root = mkdtempSync(join(tmpdir(), 'llmproxy-start-codex-'));
+    temp.push(root);
+    const home = join(root, 'home');
+    const bin = join(root, 'bin');
+    const cwd = join(root, 'cwd');
+    mkdirSync(join(home, '.codex'), { recursive: true });
+    writeFileSync(join(home, '.codex', 'config.toml'), 'model = "gpt-5"\n');
+    mkdirSync(bin);
+    mkdirSync(cwd);
+    const record = join(root, 'record.json');
+    writeFileSync(
+      join(bin, 'codex'),
+      `#!/bin/sh\nnode -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify({args: process.argv.slice(2), home: process.env.CODEX_HOME, key: process.env.LLMPROXY_CODEX_API_KEY}))' ${JSON.stringify(record)} "$@"\n`,
+    );
+    chmodSync(join(bin, 'codex'), 0o755);
+    const result = spawnSync(SCRIPT, args, {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      env: { PATH: `${bin}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: home, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace('$HOME', home)])) },
+    });
+    const recorded = existsSync(record) ? (JSON.parse(readFileSync(record, 'utf8')) as { args: string[]; home: string; key: string }) : undefined;
+    return { result, recorded, home, cwd, root };
+  };
+
+  it('refuses to start without a key', () => {
+    const { result, recorded } = start(['exec', 'hi']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('no API key');
+    expect(recorded).toBeUndefined();
+  });
+
+  it('builds the provider config in a private CODEX_HOME, passes -m, keeps the key out of the file and leaves ~/.codex alone', () => {
+    const { result, recorded, home } = start(['-u', 'http://gw.example:8000/v1', '-m', 'qwen3-coder:30b', 'sk-test-0123456789', 'exec', '--json', 'Say hello']);
+    expect(result.status).toBe(0);
+    expect(recorded!.args).toEqual(['exec', '--json', 'Say hello']);
+    expect(recorded!.key).toBe('sk-test-0123456789');
+    expect(recorded!.home).toBe(join(home, '.local', 'state', 'llmproxy', 'codex'));
+    const config = readFileSync(join(recorded!.home, 'config.toml'), 'utf8');
+    expect(config).toContain('model = "qwen3-coder:30b"');
+    expect(config).toContain('model_provider = "llmproxy"');
+    expect(config).toContain('base_url = "http://gw.example:8000/v1"');
+    expect(config).toContain('wire_api = "responses"');
+    expect(config).toContain('env_key = "LLMPROXY_CODEX_API_KEY"');
+    expect(config).not.toContain('sk-test');
+    expect(readdirSync(join(home, '.codex'))).toEqual(['config.toml']);
+    expect(readFileSync(join(home, '.codex', 'config.toml'), 'utf8')).toBe('model = "gpt-5"\n');
+  });
+
+  it('takes the key from LLMPROXY_API_KEY and the home from LLMPROXY_CODEX_HOME; the URL defaults to localhost:8000', () => {
+    const fromEnv = start(['exec', 'hi'], { LLMPROXY_API_KEY: 'sk-from-env', LLMPROXY_CODEX_HOME: '/tmp/never-used-by-this-test' + Date.now() });
+    expect(fromEnv.recorded!.key).toBe('sk-from-env');
+    expect(fromEnv.recorded!.home).toMatch(/^\/tmp\/never-used-by-this-test/);
+    temp.push(fromEnv.recorded!.home);
+    expect(readFileSync(join(fromEnv.recorded!.home, 'config.toml'), 'utf8')).toContain('base_url = "http://localhost:8000/v1"');
+  });
+
+  it('refuses ~/.codex as its private home', () => {
+    const { result, recorded, home } = start(['sk-x', 'exec', 'hi'], { LLMPROXY_CODEX_HOME: '$HOME/.codex' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('must not be your own ~/.codex');
+    expect(recorded).toBeUndefined();
+    expect(readFileSync(join(home, '.codex', 'config.toml'), 'utf8')).toBe('model = "gpt-5"\n');
+  });
 });
