@@ -212,10 +212,11 @@ describe.each(databases)('the official SDKs at their default retry settings agai
       expect((await refusals('concurrency')) - before).toBe(1);
       const text = sdk === 'openai' ? (outcome.result as OpenAI.Chat.ChatCompletion).choices[0]!.message.content : ((outcome.result as Anthropic.Message).content[0] as Anthropic.TextBlock).text;
       expect(text).toBe('Hello there! How can I help you?');
-      // The gateway served the holder and the retry: two usage lines, both ok; the refusal writes none.
+      // The gateway served the holder and the retry (two ok lines); the refusal is logged as refused,
+      // with the 429 the client got, and is not a counted request.
       await eventually(() => {
         const lines = gateway.usageLines().filter((line) => line.key_id === id);
-        expect(lines.map((line) => line.outcome)).toEqual(['ok', 'ok']);
+        expect(lines.map((line) => `${line.outcome} ${line.status}`).sort()).toEqual(['ok 200', 'ok 200', 'refused 429']);
       });
     });
   });
