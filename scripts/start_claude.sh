@@ -23,26 +23,8 @@
 # error reporting or update checks towards Anthropic), then execs `claude`.
 set -euo pipefail
 
-usage() {
-  sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
-}
-
-# Reads one variable from ./.env (or the repository's .env) without running the file.
-dotenv() {
-  local name="$1" file
-  for file in ./.env "$(dirname "$0")/../.env"; do
-    [ -f "$file" ] || continue
-    local line
-    line="$(grep -E "^[[:space:]]*(export[[:space:]]+)?${name}=" "$file" | tail -n 1 || true)"
-    if [ -n "$line" ]; then
-      line="${line#*=}"
-      line="${line%\"}"; line="${line#\"}"; line="${line%\'}"; line="${line#\'}"
-      printf '%s' "$line"
-      return 0
-    fi
-  done
-  return 0
-}
+# usage (this script's header comment) and dotenv (one variable from ./.env), shared with the other launcher.
+source "$(dirname "$0")/client-lib.sh"
 
 url="${LLMPROXY_URL:-}"
 key="${LLMPROXY_API_KEY:-${PROXY_API_KEY:-}}"
