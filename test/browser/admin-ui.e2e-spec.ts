@@ -116,6 +116,51 @@ describeBrowser('the admin UI in headless Chromium', () => {
     expect(await refused.json()).toEqual({ error: 'API key is deactivated' });
   });
 
+  /** What is wrong with the layout of `parts` inside `container`: one past the viewport's edges, two whose boxes intersect. */
+  const layoutProblems = async (on: Page, container: string, parts: string) => {
+    const width = on.viewportSize()!.width;
+    const boxes: { name: string; box: { x: number; y: number; width: number; height: number } }[] = [];
+    for (const part of await on.locator(container).locator(parts).all()) {
+      const box = await part.boundingBox();
+      if (box && box.width > 0 && box.height > 0) boxes.push({ name: (await part.textContent())?.trim().slice(0, 30) || (await part.getAttribute('data-testid')) || '?', box });
+    }
+    const problems = boxes.filter(({ box }) => box.x < 0 || box.x + box.width > width + 1).map(({ name }) => `"${name}" crosses the edge`);
+    for (const [i, a] of boxes.entries()) {
+      for (const b of boxes.slice(i + 1)) {
+        const x = Math.min(a.box.x + a.box.width, b.box.x + b.box.width) - Math.max(a.box.x, b.box.x);
+        const y = Math.min(a.box.y + a.box.height, b.box.y + b.box.height) - Math.max(a.box.y, b.box.y);
+        if (x > 1 && y > 1) problems.push(`"${a.name}" overlaps "${b.name}"`);
+      }
+    }
+    return problems;
+  };
+
+  it('saves what key holders may ask of the server from the settings page, which fits a laptop and a phone', async () => {
+    await page.goto(`${gateway.adminUrl}/settings`);
+    const longest = page.getByTestId('settings-keep-alive-max');
+    await longest.waitFor();
+    expect(await longest.inputValue()).toBe('1800');
+    await longest.fill('3600');
+    await page.getByTestId('settings-max-num-ctx').fill('16384');
+    await page.getByTestId('settings-allow-load-options').locator('input').check();
+    await page.getByTestId('settings-save').click();
+    await page.getByTestId('settings-saved').waitFor();
+    const settings = (await (await gateway.admin('/api/settings')).json()) as Record<string, unknown>;
+    expect(settings).toMatchObject({ keep_alive_min_s: 300, keep_alive_max_s: 3600, max_num_ctx: 16384, allow_load_options: true, allow_cloud_models: false });
+
+    for (const [name, viewport] of [
+      ['laptop', { width: 1366, height: 768 }],
+      ['phone', { width: 390, height: 844 }],
+    ] as const) {
+      await page.setViewportSize(viewport);
+      await page.getByTestId('settings-policy').scrollIntoViewIfNeeded();
+      // The section's own boxes: the shell's toolbar is another component's concern.
+      expect(await layoutProblems(page, '[data-testid="settings-policy"]', 'h2, p, mat-label, mat-hint, input.mat-mdc-input-element, .mdc-checkbox, .mdc-label')).toEqual([]);
+      await page.screenshot({ path: join(ARTIFACTS, `admin-settings-${name}.png`), fullPage: true });
+    }
+    await page.setViewportSize({ width: 1400, height: 900 });
+  });
+
   it('keeps the session across a reload and returns to login after logout', async () => {
     await page.goto(`${gateway.adminUrl}/keys`);
     await page.getByTestId('key-table').waitFor();

@@ -4,6 +4,7 @@ import type { MockInstance } from 'vitest';
 import { TEST_TOKEN, capture, setUpApi } from '../../testing/api-testing';
 import { ApiError } from '../core/api-error';
 import { SessionService } from '../core/session.service';
+import type { Settings } from './admin-api.types';
 import { SettingsApi } from './settings-api.service';
 
 describe('SettingsApi', () => {
@@ -20,7 +21,17 @@ describe('SettingsApi', () => {
   afterEach(() => http.verify());
 
   it('reads GET /api/settings with the token', () => {
-    const settings = { ollama_url: 'http://localhost:11434', default_model: null, model_aliases: { 'gpt-*': 'qwen3:8b' }, num_ctx: 8192 };
+    const settings: Settings = {
+      ollama_url: 'http://localhost:11434',
+      default_model: null,
+      model_aliases: { 'gpt-*': 'qwen3:8b' },
+      num_ctx: 8192,
+      keep_alive_min_s: 300,
+      keep_alive_max_s: 1800,
+      max_num_ctx: null,
+      allow_load_options: false,
+      allow_cloud_models: false,
+    };
     const result = capture(api.get());
     const request = http.expectOne({ method: 'GET', url: '/api/settings' });
     expect(request.request.headers.get('Authorization')).toBe(`Bearer ${TEST_TOKEN}`);

@@ -1,9 +1,20 @@
 import type { HttpTestingController } from '@angular/common/http/testing';
 import { type ComponentFixture, TestBed } from '@angular/core/testing';
+import type { Settings } from '../../api/admin-api.types';
 import { setUpApi, submitWith } from '../../../testing/api-testing';
 import { SettingsPage } from './settings.page';
 
-const SETTINGS = { ollama_url: 'http://localhost:11434', default_model: 'qwen3:8b', model_aliases: { 'claude-*haiku*': 'qwen3:4b' }, num_ctx: 8192 };
+const SETTINGS: Settings = {
+  ollama_url: 'http://localhost:11434',
+  default_model: 'qwen3:8b',
+  model_aliases: { 'claude-*haiku*': 'qwen3:4b' },
+  num_ctx: 8192,
+  keep_alive_min_s: 300,
+  keep_alive_max_s: 1800,
+  max_num_ctx: null,
+  allow_load_options: false,
+  allow_cloud_models: false,
+};
 
 describe('SettingsPage', () => {
   let http: HttpTestingController;
@@ -14,6 +25,12 @@ describe('SettingsPage', () => {
     input.value = value;
     input.dispatchEvent(new Event('input'));
   };
+  /** Types and leaves the field, as Material shows a field's error only once it was touched. */
+  const enter = (id: string, value: string) => {
+    type(id, value);
+    byTestId(id)!.dispatchEvent(new Event('blur'));
+  };
+  const checkbox = (id: string) => byTestId(id)!.querySelector<HTMLInputElement>('input[type="checkbox"]')!;
 
   beforeEach(async () => {
     ({ http } = setUpApi());
@@ -30,6 +47,16 @@ describe('SettingsPage', () => {
     expect(byTestId<HTMLInputElement>('settings-alias-pattern-0')!.value).toBe('claude-*haiku*');
     expect(byTestId<HTMLInputElement>('settings-alias-model-0')!.value).toBe('qwen3:4b');
     expect(byTestId<HTMLInputElement>('settings-num-ctx')!.value).toBe('8192');
+  });
+
+  it('shows what key holders may ask: the keep_alive range, an empty largest num_ctx, both permissions off', () => {
+    expect(byTestId<HTMLInputElement>('settings-keep-alive-min')!.value).toBe('300');
+    expect(byTestId<HTMLInputElement>('settings-keep-alive-max')!.value).toBe('1800');
+    expect(byTestId<HTMLInputElement>('settings-max-num-ctx')!.value).toBe('');
+    expect(byTestId<HTMLInputElement>('settings-max-num-ctx')!.placeholder).toBe('same as num_ctx');
+    expect(checkbox('settings-allow-load-options').checked).toBe(false);
+    expect(checkbox('settings-allow-cloud-models').checked).toBe(false);
+    expect(byTestId('settings-cloud-warning')!.textContent).toContain("server owner's account");
   });
 
   it('tests the connection through PUT and shows the result', async () => {
@@ -70,10 +97,80 @@ describe('SettingsPage', () => {
       default_model: 'qwen3:8b',
       model_aliases: { 'claude-*haiku*': 'qwen3:4b', 'gpt-*': 'qwen3:8b' },
       num_ctx: 4096,
+      keep_alive_min_s: 300,
+      keep_alive_max_s: 1800,
+      max_num_ctx: null,
+      allow_load_options: false,
+      allow_cloud_models: false,
     });
     request.flush({ settings: { ...SETTINGS, num_ctx: 4096 }, ollama: { reachable: true, version: '0.6.2' } });
     await fixture.whenStable();
     expect(byTestId('settings-saved')!.textContent).toContain('Settings saved');
+  });
+
+  it('saves the changed request policy with the rest and shows what the server kept', async () => {
+    type('settings-keep-alive-min', '60');
+    type('settings-keep-alive-max', '3600');
+    type('settings-max-num-ctx', '32768');
+    checkbox('settings-allow-load-options').click();
+    checkbox('settings-allow-cloud-models').click();
+    await fixture.whenStable();
+    submitWith(byTestId<HTMLButtonElement>('settings-save')!);
+    const request = http.expectOne({ method: 'PUT', url: '/api/settings' });
+    const policy = { keep_alive_min_s: 60, keep_alive_max_s: 3600, max_num_ctx: 32768, allow_load_options: true, allow_cloud_models: true };
+    expect(request.request.body).toEqual({ ollama_url: SETTINGS.ollama_url, default_model: 'qwen3:8b', model_aliases: SETTINGS.model_aliases, num_ctx: 8192, ...policy });
+    request.flush({ settings: { ...SETTINGS, ...policy }, ollama: { reachable: true, version: '0.6.2' } });
+    await fixture.whenStable();
+    expect(byTestId('settings-saved')!.textContent).toContain('Settings saved');
+    expect(byTestId<HTMLInputElement>('settings-max-num-ctx')!.value).toBe('32768');
+    expect(checkbox('settings-allow-cloud-models').checked).toBe(true);
+  });
+
+  it('sends an emptied largest num_ctx as null, "same as num_ctx"', async () => {
+    type('settings-max-num-ctx', '16384');
+    await fixture.whenStable();
+    type('settings-max-num-ctx', '');
+    await fixture.whenStable();
+    submitWith(byTestId<HTMLButtonElement>('settings-save')!);
+    const request = http.expectOne({ method: 'PUT', url: '/api/settings' });
+    expect(request.request.body.max_num_ctx).toBeNull();
+    request.flush({ settings: SETTINGS, ollama: { reachable: true, version: '0.6.2' } });
+  });
+
+  it('will not save a shortest keep_alive above the longest, nor one outside 1..86400 s', async () => {
+    enter('settings-keep-alive-min', '3600');
+    await fixture.whenStable();
+    expect(byTestId<HTMLButtonElement>('settings-save')!.disabled).toBe(true);
+    expect(byTestId('settings-keep-alive-order')!.textContent).toContain('must not exceed the longest');
+    expect(byTestId('settings-keep-alive-max')!.getAttribute('aria-invalid')).toBe('true');
+
+    enter('settings-keep-alive-min', '0');
+    await fixture.whenStable();
+    expect(byTestId('settings-keep-alive-order')).toBeNull();
+    expect(byTestId('settings-policy')!.textContent).toContain('a whole number from 1 to 86400');
+    expect(byTestId<HTMLButtonElement>('settings-save')!.disabled).toBe(true);
+
+    enter('settings-keep-alive-min', '600');
+    enter('settings-max-num-ctx', '100');
+    await fixture.whenStable();
+    expect(byTestId('settings-policy')!.textContent).toContain('empty, or a whole number from 512 to 1048576');
+    expect(byTestId<HTMLButtonElement>('settings-save')!.disabled).toBe(true);
+
+    enter('settings-max-num-ctx', '');
+    await fixture.whenStable();
+    expect(byTestId<HTMLButtonElement>('settings-save')!.disabled).toBe(false);
+  });
+
+  it('shows the server\'s refusal of a policy field', async () => {
+    submitWith(byTestId<HTMLButtonElement>('settings-save')!);
+    http
+      .expectOne({ method: 'PUT', url: '/api/settings' })
+      .flush(
+        { statusCode: 400, error: 'Bad Request', message: 'keep_alive_min_s (300) must not exceed keep_alive_max_s (200)' },
+        { status: 400, statusText: 'Bad Request' },
+      );
+    await fixture.whenStable();
+    expect(byTestId('settings-error')!.textContent).toContain('keep_alive_min_s (300) must not exceed keep_alive_max_s (200)');
   });
 
   it('removes an alias row', async () => {

@@ -1,7 +1,8 @@
 import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
-import { FormArray, FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
+import { type AbstractControl, FormArray, FormControl, FormGroup, type FormGroupDirective, type NgForm, ReactiveFormsModule, type ValidationErrors, Validators } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MatCheckboxModule } from '@angular/material/checkbox';
+import type { ErrorStateMatcher } from '@angular/material/core';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
@@ -14,6 +15,11 @@ import { ApiError, errorMessage } from '../../core/api-error';
 
 const MIN_NUM_CTX = 512;
 const MAX_NUM_CTX = 1_048_576;
+/** keep_alive bounds in seconds: at least 1 (0 would unload a model others use), at most a day. */
+const MIN_KEEP_ALIVE_S = 1;
+const MAX_KEEP_ALIVE_S = 86_400;
+const WHOLE_NUMBER = /^\d+$/;
+const keepAliveValidators = [Validators.required, Validators.min(MIN_KEEP_ALIVE_S), Validators.max(MAX_KEEP_ALIVE_S), Validators.pattern(WHOLE_NUMBER)];
 
 type AliasRow = FormGroup<{ pattern: FormControl<string>; model: FormControl<string> }>;
 
@@ -36,14 +42,32 @@ export class SettingsPage {
   private readonly settingsApi = inject(SettingsApi);
   private readonly ollamaApi = inject(OllamaApi);
 
-  protected readonly form = new FormGroup({
-    ollama_url: new FormControl('', { nonNullable: true, validators: [Validators.required, Validators.pattern(/^https?:\/\/[^\s?#]+$/)] }),
-    default_model: new FormControl<string | null>(null),
-    model_aliases: new FormArray<AliasRow>([]),
-    num_ctx: new FormControl<number | null>(null, [Validators.required, Validators.min(MIN_NUM_CTX), Validators.max(MAX_NUM_CTX), Validators.pattern(/^\d+$/)]),
-    save_unreachable: new FormControl(false, { nonNullable: true }),
-  });
+  protected readonly form = new FormGroup(
+    {
+      ollama_url: new FormControl('', { nonNullable: true, validators: [Validators.required, Validators.pattern(/^https?:\/\/[^\s?#]+$/)] }),
+      default_model: new FormControl<string | null>(null),
+      model_aliases: new FormArray<AliasRow>([]),
+      num_ctx: new FormControl<number | null>(null, [Validators.required, Validators.min(MIN_NUM_CTX), Validators.max(MAX_NUM_CTX), Validators.pattern(WHOLE_NUMBER)]),
+      keep_alive_min_s: new FormControl<number | null>(null, keepAliveValidators),
+      keep_alive_max_s: new FormControl<number | null>(null, keepAliveValidators),
+      /** Empty (null): the same as num_ctx. */
+      max_num_ctx: new FormControl<number | null>(null, [Validators.min(MIN_NUM_CTX), Validators.max(MAX_NUM_CTX), Validators.pattern(WHOLE_NUMBER)]),
+      allow_load_options: new FormControl(false, { nonNullable: true }),
+      allow_cloud_models: new FormControl(false, { nonNullable: true }),
+      save_unreachable: new FormControl(false, { nonNullable: true }),
+    },
+    { validators: keepAliveOrder },
+  );
   protected readonly numCtxRange = { min: MIN_NUM_CTX, max: MAX_NUM_CTX };
+  protected readonly keepAliveRange = { min: MIN_KEEP_ALIVE_S, max: MAX_KEEP_ALIVE_S };
+  /** A minimum above the maximum is the form's error, not either field's: both turn red once either was left (Material's rule for one field). */
+  protected readonly keepAliveErrors: ErrorStateMatcher = {
+    isErrorState: (control: AbstractControl | null, parent: FormGroupDirective | NgForm | null) => {
+      const edited = (c: AbstractControl | null) => !!c && (c.touched || !!parent?.submitted);
+      const { keep_alive_min_s: min, keep_alive_max_s: max } = this.form.controls;
+      return (!!control?.invalid && edited(control)) || (this.form.hasError('keepAliveOrder') && (edited(min) || edited(max)));
+    },
+  };
 
   protected readonly loaded = signal<Settings | null>(null);
   protected readonly loading = signal(true);
@@ -108,6 +132,11 @@ export class SettingsPage {
       default_model: value.default_model,
       model_aliases: aliases,
       num_ctx: Number(value.num_ctx),
+      keep_alive_min_s: Number(value.keep_alive_min_s),
+      keep_alive_max_s: Number(value.keep_alive_max_s),
+      max_num_ctx: isBlank(value.max_num_ctx) ? null : Number(value.max_num_ctx),
+      allow_load_options: value.allow_load_options,
+      allow_cloud_models: value.allow_cloud_models,
       ...(value.save_unreachable ? { save_unreachable: true } : {}),
     });
   }
@@ -150,6 +179,11 @@ export class SettingsPage {
       ollama_url: settings.ollama_url,
       default_model: settings.default_model,
       num_ctx: settings.num_ctx,
+      keep_alive_min_s: settings.keep_alive_min_s,
+      keep_alive_max_s: settings.keep_alive_max_s,
+      max_num_ctx: settings.max_num_ctx,
+      allow_load_options: settings.allow_load_options,
+      allow_cloud_models: settings.allow_cloud_models,
       save_unreachable: false,
     });
     this.form.markAsPristine();
@@ -164,6 +198,19 @@ export class SettingsPage {
       error: (error: unknown) => this.modelsError.set(errorMessage(error)),
     });
   }
+}
+
+/** The server refuses keep_alive_min_s > keep_alive_max_s; checked only once both are valid numbers. */
+function keepAliveOrder(form: AbstractControl): ValidationErrors | null {
+  const min = form.get('keep_alive_min_s');
+  const max = form.get('keep_alive_max_s');
+  if (!min || !max || min.invalid || max.invalid) return null;
+  return Number(min.value) > Number(max.value) ? { keepAliveOrder: true } : null;
+}
+
+/** An emptied number input reads as null (or '' before Angular parses it). */
+function isBlank(value: unknown): boolean {
+  return value === null || value === undefined || value === '';
 }
 
 /** A refused unreachable URL comes back as a 400 carrying the probe's result. */
