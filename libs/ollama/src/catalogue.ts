@@ -10,7 +10,14 @@ export interface TagEntry {
 }
 
 const TAGS_TTL_MS = 10_000;
-const CAPABILITIES_TTL_MS = 5 * 60_000;
+const SHOW_TTL_MS = 5 * 60_000;
+
+/** What the gateway reads of a model's /api/show. */
+interface ShowInfo {
+  capabilities: string[];
+  /** `model_info["<architecture>.context_length"]`: the longest context the model was trained for. */
+  contextLength?: number;
+}
 
 /**
  * What Ollama has and what each model can do, for the translating dialects (model resolution,
@@ -19,7 +26,7 @@ const CAPABILITIES_TTL_MS = 5 * 60_000;
  */
 export class ModelCatalogue {
   private readonly tags = new Map<string, { until: number; value: Promise<TagEntry[]> }>();
-  private readonly capabilities = new Map<string, { until: number; value: Promise<string[]> }>();
+  private readonly shows = new Map<string, { until: number; value: Promise<ShowInfo> }>();
 
   constructor(private readonly http: AxiosInstance = axios.create({ timeout: 10_000 })) {}
 
@@ -31,10 +38,25 @@ export class ModelCatalogue {
   }
 
   /** The model's capabilities (`completion`, `tools`, `thinking`, `vision`, …); [] when Ollama does not say. */
-  modelCapabilities(baseUrl: string, model: string, now = Date.now()): Promise<string[]> {
-    return cached(this.capabilities, `${baseUrl} ${model}`, now, CAPABILITIES_TTL_MS, async () => {
-      const response = await this.http.post<{ capabilities?: string[] }>(`${baseUrl}/api/show`, { model });
-      return response.data.capabilities ?? [];
+  async modelCapabilities(baseUrl: string, model: string, now = Date.now()): Promise<string[]> {
+    return (await this.show(baseUrl, model, now)).capabilities;
+  }
+
+  /** The model's own context length from /api/show; undefined when Ollama does not say. */
+  async modelContextLength(baseUrl: string, model: string, now = Date.now()): Promise<number | undefined> {
+    return (await this.show(baseUrl, model, now)).contextLength;
+  }
+
+  private show(baseUrl: string, model: string, now: number): Promise<ShowInfo> {
+    return cached(this.shows, `${baseUrl} ${model}`, now, SHOW_TTL_MS, async () => {
+      const response = await this.http.post<{ capabilities?: string[]; model_info?: Record<string, unknown> }>(`${baseUrl}/api/show`, { model });
+      const info = response.data.model_info ?? {};
+      const architecture = info['general.architecture'];
+      const length = typeof architecture === 'string' ? info[`${architecture}.context_length`] : undefined;
+      return {
+        capabilities: response.data.capabilities ?? [],
+        contextLength: typeof length === 'number' && Number.isSafeInteger(length) && length > 0 ? length : undefined,
+      };
     });
   }
 }

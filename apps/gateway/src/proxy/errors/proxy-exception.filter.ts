@@ -34,7 +34,7 @@ export class ProxyExceptionFilter implements ExceptionFilter {
 
   private describe(exception: unknown, request: ProxyRequest): { status: number; message: string; details?: ErrorDetails } {
     // A translator refused the client's request: its status and message, and the field at fault.
-    if (exception instanceof DialectError) return { status: exception.status, message: exception.message, details: { param: exception.param } };
+    if (exception instanceof DialectError) return { status: exception.status, message: exception.message, details: { param: exception.param, code: exception.code } };
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse();

@@ -1,11 +1,12 @@
 import { ForbiddenException, HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
-import { dialectForPath } from '@llmproxy/dialects';
+import { contextTooLong, dialectForPath, outputRoom, type Dialect } from '@llmproxy/dialects';
 import { PromptSize } from '@llmproxy/metering';
 import { enforceRequestPolicy, isCloudModel, requestedCompletionLimit, setCompletionLimit } from '@llmproxy/ollama';
-import { QuotaService } from '@llmproxy/quota';
+import { QuotaService, type PromptTokens } from '@llmproxy/quota';
 import { SettingsService, type Settings } from '@llmproxy/settings';
 import { GatewayMetrics } from '../../core/metrics.js';
+import { ModelResolver } from '../models/model-resolver.js';
 import type { ProxyRequest } from '../proxy-request.js';
 
 /**
@@ -15,7 +16,9 @@ import type { ProxyRequest } from '../proxy-request.js';
  * the gateway refuses never reaches admission and costs the key nothing (DESIGN.md §9).
  *
  * In order: cloud models are refused unless allowed; the request policy rewrites what would hurt
- * other users of the server (keep_alive, load options, num_ctx); the quota admits and reserves
+ * other users of the server (keep_alive, load options, num_ctx); a translated request that does not
+ * fit the model's context window is refused in its dialect's "too long" form (Ollama would silently
+ * drop the oldest messages; coding agents compact on the error instead); the quota admits and reserves
  * (429 with Retry-After otherwise); and on a key with a token limit the completion limit Ollama gets
  * is the admission's cap — always an integer ≥ 1, whatever num_predict, max_tokens or
  * max_completion_tokens the client sent (Ollama reads 0, negatives and fractions as "no limit").
@@ -26,6 +29,7 @@ export class InferenceGate {
     private readonly quota: QuotaService,
     private readonly settings: SettingsService,
     private readonly metrics: GatewayMetrics,
+    private readonly models: ModelResolver,
   ) {}
 
   async admit(request: ProxyRequest, response: Response, ollamaBody: Record<string, unknown>): Promise<void> {
@@ -46,7 +50,13 @@ export class InferenceGate {
     // The prompt counts only when tokens are limited (otherwise it is estimated only if Ollama omits
     // its count). Admission gets a cheap bound and computes the tiktoken estimate only when the key
     // has too little left for the bound to stand in for it (decideWithBound, libs/quota).
-    const prompt = limitsTokens ? new PromptSize(request.json ?? ollamaBody) : undefined;
+    // A dialect that needed the estimate before (Anthropic's message_start) left it on the request.
+    const checksWindow = route.generates && dialect !== 'ollama';
+    const known = request.promptEstimate;
+    const size = known === undefined && (limitsTokens || checksWindow) ? new PromptSize(request.json ?? ollamaBody) : undefined;
+    const estimate: PromptTokens | number | undefined = known ?? size;
+    if (checksWindow) await this.checkContextWindow(request, dialect, ollamaBody, model, settings, estimate!);
+    const prompt = limitsTokens ? estimate : undefined;
     let admission;
     try {
       admission = await this.quota.admit({
@@ -69,10 +79,34 @@ export class InferenceGate {
     }
     for (const [name, value] of Object.entries(admission.headers)) response.setHeader(name, value);
     request.quota = { reservation: admission.reservation };
-    // The estimate if admission computed it; the bound is no estimate (callers estimate on demand).
-    request.promptEstimate = prompt?.computed;
+    // The estimate if admission or the window check computed it; the bound is no estimate (callers estimate on demand).
+    request.promptEstimate = known ?? size?.computed;
     const cap = admission.reservation.completionCap;
     if (cap !== null) setCompletionLimit(ollamaBody, cap);
+  }
+
+  /**
+   * The window is the request's num_ctx, capped by the model's own context length (/api/show); the
+   * prompt estimate plus the output room the client asked for (at most a quarter of the window,
+   * `outputRoom`) must fit. The tiktoken estimate is computed only when the cheap bound does not fit.
+   * Native requests are left alone: their clients choose num_ctx themselves.
+   */
+  private async checkContextWindow(
+    request: ProxyRequest,
+    dialect: Dialect,
+    ollamaBody: Record<string, unknown>,
+    model: string,
+    settings: Settings,
+    prompt: PromptTokens | number,
+  ): Promise<void> {
+    const numCtx = (ollamaBody.options as { num_ctx?: unknown } | undefined)?.num_ctx;
+    if (typeof numCtx !== 'number') return;
+    const modelLength = await this.models.catalogue.modelContextLength(settings.ollamaUrl, model).catch(() => undefined);
+    const window = Math.min(numCtx, modelLength ?? numCtx);
+    const room = outputRoom(requestedCompletionLimit(ollamaBody), window);
+    if ((typeof prompt === 'number' ? prompt : prompt.bound) + room <= window) return;
+    const needed = (typeof prompt === 'number' ? prompt : prompt.exact()) + room;
+    if (needed > window) throw contextTooLong(dialect, needed, window, request.path === '/v1/responses' ? 'input' : 'messages');
   }
 }
 
