@@ -396,13 +396,15 @@ describe.each(databases)('OpenAI API through the gateway on $name', (database) =
   });
 
   describe('errors', () => {
-    it('answers an unknown model (no alias, no default) with NotFoundError', async () => {
+    it('answers an unknown model (no alias, no default) with NotFoundError, as OpenAI does: an invalid request, model_not_found', async () => {
       const error = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.NotFoundError);
       const missing = error as InstanceType<typeof OpenAI.NotFoundError>;
-      expect(missing.type).toBe('not_found_error');
+      expect(missing.type).toBe('invalid_request_error');
       expect(missing.code).toBe('model_not_found');
-      expect(missing.message).toContain("'gpt-4o'");
+      expect(missing.param).toBe('model');
+      expect(missing.message).toContain("'gpt-4o' not found");
+      expect(missing.message).toContain('no default model is configured');
       expect(upstream.requests.filter((r) => r.path === '/api/chat')).toHaveLength(0);
     });
 
@@ -519,7 +521,7 @@ describe.each(databases)('OpenAI API through the gateway on $name', (database) =
     it('accepts model names with slashes in the path', async () => {
       const response = await fetch(`${gateway.proxyUrl}/v1/models/someone/llama3.2:latest`, { headers: { authorization: `Bearer ${key}` } });
       expect(response.status).toBe(404);
-      expect(await response.json()).toEqual({ error: expect.objectContaining({ message: "The model 'someone/llama3.2:latest' does not exist", type: 'not_found_error' }) });
+      expect(await response.json()).toEqual({ error: expect.objectContaining({ message: "The model 'someone/llama3.2:latest' does not exist", type: 'invalid_request_error', code: 'model_not_found' }) });
     });
 
     it('answers Anthropic’s list shape when the request carries anthropic-version (Claude Code model discovery)', async () => {

@@ -16,6 +16,12 @@ describe('errorBody', () => {
     expect(errorBody('openai', 502, 'down')).toMatchObject({ error: { type: 'api_error' } });
   });
 
+  it("answers OpenAI clients' 404 as OpenAI's API does an unknown model: an invalid request, model_not_found", () => {
+    expect(errorBody('openai', 404, "model 'x' not found", { param: 'model' })).toEqual({
+      error: { message: "model 'x' not found", type: 'invalid_request_error', param: 'model', code: 'model_not_found' },
+    });
+  });
+
   it('answers Anthropic clients with a typed error event body', () => {
     expect(errorBody('anthropic', 429, 'quota', { requestId: 'req_1' })).toEqual({
       type: 'error',

@@ -16,12 +16,15 @@ const ANTHROPIC_TYPES: Record<number, string> = {
   529: 'overloaded_error',
 };
 
-/** OpenAI's `type` and `code` by status, as its API and Ollama's /v1 layer send them. */
+/**
+ * OpenAI's `type` and `code` by status, as its API and Ollama's /v1 layer send them. A 404 there is
+ * an unknown model, which OpenAI's API calls an invalid request with the code `model_not_found`.
+ */
 const OPENAI_TYPES: Record<number, { type: string; code: string | null }> = {
   400: { type: 'invalid_request_error', code: null },
   401: { type: 'invalid_request_error', code: 'invalid_api_key' },
   403: { type: 'permission_error', code: null },
-  404: { type: 'not_found_error', code: 'model_not_found' },
+  404: { type: 'invalid_request_error', code: 'model_not_found' },
   413: { type: 'invalid_request_error', code: 'request_too_large' },
   429: { type: 'rate_limit_exceeded', code: 'rate_limit_exceeded' },
 };

@@ -5,7 +5,7 @@ export type { ToMessageOptions } from './response.js';
 export { AnthropicStreamTranslator, sseEvent } from './stream.js';
 export type { StreamTranslatorOptions } from './stream.js';
 export { countTokensInput } from './count-tokens.js';
-export { resolveModelName, matchesModelPattern, toAnthropicModelList } from './models.js';
+export { toAnthropicModelList } from './models.js';
 export type { TagLike } from './models.js';
 export { newMessageId, newToolUseId, toolUseId } from './ids.js';
 export { BILLING_HEADER_PREFIX } from './content.js';

@@ -1,43 +1,4 @@
-import { matchesModelPattern, resolveModelName, toAnthropicModelList } from './models.js';
-
-const available = ['qwen3:8b', 'qwen3:4b', 'llama3.2:latest', 'gpt-oss:20b'];
-const aliases = { 'claude-*haiku*': 'qwen3:4b', 'claude-*': 'qwen3:8b' };
-
-describe('matchesModelPattern', () => {
-  it.each([
-    ['claude-*haiku*', 'claude-haiku-4-5-20251001', true],
-    ['claude-*haiku*', 'CLAUDE-3-5-HAIKU-latest', true],
-    ['claude-*haiku*', 'claude-sonnet-4-6', false],
-    ['claude-sonnet-4-6', 'claude-sonnet-4-6', true],
-    ['claude-sonnet-4-6', 'claude-sonnet-4-60', false],
-    ['gpt-4.1', 'gpt-4x1', false],
-    ['*', 'anything', true],
-  ])('%s ~ %s → %s', (pattern, name, expected) => {
-    expect(matchesModelPattern(pattern, name)).toBe(expected);
-  });
-});
-
-describe('resolveModelName', () => {
-  it('takes a name Ollama has, exactly or with :latest', () => {
-    expect(resolveModelName('qwen3:8b', available, aliases, null)).toBe('qwen3:8b');
-    expect(resolveModelName('llama3.2', available, aliases, null)).toBe('llama3.2:latest');
-  });
-
-  it('otherwise takes the first matching alias', () => {
-    expect(resolveModelName('claude-haiku-4-5-20251001', available, aliases, 'gpt-oss:20b')).toBe('qwen3:4b');
-    expect(resolveModelName('claude-sonnet-4-6', available, aliases, 'gpt-oss:20b')).toBe('qwen3:8b');
-  });
-
-  it('prefers a real model over an alias that also matches', () => {
-    expect(resolveModelName('qwen3:4b', available, { '*': 'gpt-oss:20b' }, null)).toBe('qwen3:4b');
-  });
-
-  it('falls back to the default model, then null', () => {
-    expect(resolveModelName('gpt-4o', available, aliases, 'gpt-oss:20b')).toBe('gpt-oss:20b');
-    expect(resolveModelName('gpt-4o', available, aliases, null)).toBeNull();
-    expect(resolveModelName('gpt-4o', [], {}, '')).toBeNull();
-  });
-});
+import { toAnthropicModelList } from './models.js';
 
 describe('toAnthropicModelList', () => {
   it('lists the tags in Anthropic\'s shape with RFC 3339 dates', () => {

@@ -1,34 +1,5 @@
 import type { AnthropicModelInfo, AnthropicModelList } from './types.js';
 
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${escaped.join('.*')}$`, 'i');
-}
-
-/** Whether `name` matches a glob where `*` stands for any run of characters (case-insensitive). */
-export function matchesModelPattern(pattern: string, name: string): boolean {
-  return globToRegExp(pattern).test(name);
-}
-
-/**
- * The Ollama model for a client's model name: the name itself if Ollama has it (exactly or as
- * `name:latest`); else the target of the first alias whose pattern matches (`claude-*haiku*` →
- * `qwen3:4b`, in the aliases' insertion order); else the default model; else null (→ 404).
- */
-export function resolveModelName(
-  requested: string,
-  available: readonly string[],
-  aliases: Readonly<Record<string, string>>,
-  defaultModel: string | null,
-): string | null {
-  if (available.includes(requested)) return requested;
-  if (!requested.includes(':') && available.includes(`${requested}:latest`)) return `${requested}:latest`;
-  for (const [pattern, target] of Object.entries(aliases)) {
-    if (matchesModelPattern(pattern, requested)) return target;
-  }
-  return defaultModel || null;
-}
-
 /** The parts of an /api/tags entry the list reads. */
 export interface TagLike {
   name: string;

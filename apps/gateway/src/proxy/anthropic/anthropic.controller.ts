@@ -1,12 +1,10 @@
-import { Controller, ForbiddenException, HttpCode, NotFoundException, Post, Req, Res } from '@nestjs/common';
+import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { anthropic, DialectError, errorBody } from '@llmproxy/dialects';
 import { countTokens, type OllamaMeter } from '@llmproxy/metering';
-import { UpstreamError } from '@llmproxy/ollama';
 import { ReadsJsonBody } from '../body/json-body.decorator.js';
 import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
-import { ModelResolver, type ResolvedModel } from '../models/model-resolver.js';
-import { modelAllowed } from '../native/model-access.js';
+import { ModelResolver } from '../models/model-resolver.js';
 import type { ProxyRequest } from '../proxy-request.js';
 import { chargedTokens, promptEstimate } from '../quota/charged-tokens.js';
 import { Inference } from '../quota/inference.decorator.js';
@@ -44,10 +42,7 @@ export class AnthropicController {
     const requested = typeof body.model === 'string' ? body.model.trim() : '';
     if (requested === '') throw new DialectError(400, 'model: Field required (a model name)', 'model');
 
-    const resolved = await this.resolve(requested);
-    if (!modelAllowed(request.apiKey!, resolved.model)) {
-      throw new ForbiddenException(`model '${requested}' (Ollama model '${resolved.model}') is not allowed for this API key`);
-    }
+    const resolved = await this.resolver.resolveAllowed(request.apiKey!, requested, 'anthropic');
     const translated = anthropic.translateMessagesRequest(body, {
       model: resolved.model,
       numCtx: resolved.settings.numCtx,
@@ -127,19 +122,6 @@ export class AnthropicController {
   @HttpCode(200)
   eventLogging(): Record<string, never> {
     return {};
-  }
-
-  private async resolve(requested: string): Promise<ResolvedModel> {
-    let resolved: ResolvedModel | null;
-    try {
-      resolved = await this.resolver.resolve(requested);
-    } catch (error) {
-      throw new UpstreamError('unreachable', `could not list Ollama's models: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
-    if (resolved === null) {
-      throw new NotFoundException(`model '${requested}' not found: Ollama has no such model, no alias matches it and no default model is configured`);
-    }
-    return resolved;
   }
 }
 

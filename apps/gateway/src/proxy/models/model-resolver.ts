@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { anthropic } from '@llmproxy/dialects';
-import { ModelCatalogue } from '@llmproxy/ollama';
+import { allowListPermits, DialectError, modelNotFoundMessage, resolveModelName, sameModel, type TranslatedDialect } from '@llmproxy/dialects';
+import type { ApiKeyRecord } from '@llmproxy/keys';
+import { ModelCatalogue, toUpstreamError } from '@llmproxy/ollama';
 import { SettingsService, type Settings } from '@llmproxy/settings';
 
 export interface ResolvedModel {
@@ -12,9 +13,12 @@ export interface ResolvedModel {
 }
 
 /**
- * Model names of the translating dialects: the name itself if Ollama has it, else the first alias
- * from the settings whose pattern matches (`claude-*haiku*` → `qwen3:4b`), else the default model
- * (setting, then ANTHROPIC_DEFAULT_MODEL); null when none applies (the controller answers 404).
+ * Model names of the translating dialects (OpenAI chat, embeddings, Responses; Anthropic), one rule
+ * for all (`resolveModelName` in libs/dialects): the Ollama model of that name; else the first alias
+ * from the settings whose pattern matches (`claude-*haiku*` → `qwen3:4b`); else, for the dialect's
+ * vendor names only (`claude-*`; `gpt-*`, `o1*`, …), the default model (setting, then
+ * ANTHROPIC_DEFAULT_MODEL). Any other name is 404, and a model outside the key's allow-list 403 —
+ * both before anything reaches Ollama or the quota.
  */
 @Injectable()
 export class ModelResolver {
@@ -22,16 +26,27 @@ export class ModelResolver {
 
   constructor(private readonly settings: SettingsService) {}
 
-  async resolve(requested: string): Promise<ResolvedModel | null> {
+  /**
+   * The Ollama model that serves `requested` for `key` in `dialect`. The allow-list is checked
+   * against that model, never against the name the client sent: an allow-list names Ollama models
+   * (the admin API refuses any other name), so listing an alias allows nothing and an alias or the
+   * default model cannot lead a key to a model outside its list.
+   */
+  async resolveAllowed(key: ApiKeyRecord, requested: string, dialect: TranslatedDialect): Promise<ResolvedModel> {
     const settings = await this.settings.get();
-    const models = await this.catalogue.models(settings.ollamaUrl);
-    const model = anthropic.resolveModelName(
-      requested,
-      models.map((m) => m.name),
-      settings.modelAliases,
-      settings.defaultModel,
-    );
-    if (model === null) return null;
+    let available: string[];
+    try {
+      available = (await this.catalogue.models(settings.ollamaUrl)).map((tag) => tag.name);
+    } catch (error) {
+      throw toUpstreamError(error, settings.ollamaUrl);
+    }
+    const resolution = resolveModelName(requested, dialect, { available, aliases: settings.modelAliases, defaultModel: settings.defaultModel });
+    if (!resolution.found) throw new DialectError(404, modelNotFoundMessage(requested, resolution), 'model');
+    const model = resolution.model;
+    if (!allowListPermits(key.allowedModels, model)) {
+      const via = sameModel(model, requested) ? '' : ` (served by Ollama model '${model}')`;
+      throw new DialectError(403, `model '${requested}'${via} is not allowed for this API key`, 'model');
+    }
     const capabilities = await this.catalogue.modelCapabilities(settings.ollamaUrl, model).catch((): string[] => []);
     return { model, capabilities, thinkingCapable: capabilities.includes('thinking'), settings };
   }

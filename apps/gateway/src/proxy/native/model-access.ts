@@ -1,18 +1,20 @@
 import { BadRequestException, ForbiddenException } from '@nestjs/common';
+import { allowListPermits, canonicalModelName } from '@llmproxy/dialects';
 import type { ApiKeyRecord } from '@llmproxy/keys';
 
-/** `llama3.2` and `llama3.2:latest` name the same Ollama model. */
-export function canonicalModel(name: string): string {
-  return name.includes(':') ? name : `${name}:latest`;
-}
+/** `llama3.2` and `llama3.2:latest` name the same Ollama model (the rule every dialect uses). */
+export const canonicalModel = canonicalModelName;
 
+/** The allow-list rule of every dialect (allowListPermits): `model` must be the Ollama model served. */
 export function modelAllowed(key: ApiKeyRecord, model: string): boolean {
-  if (key.allowedModels === null) return true;
-  const wanted = canonicalModel(model);
-  return key.allowedModels.some((allowed) => canonicalModel(allowed) === wanted);
+  return allowListPermits(key.allowedModels, model);
 }
 
-/** The model a native request names (`model`, or `name` in older clients), checked against the key's allow-list. */
+/**
+ * The model a native request names (`model`, or `name` in older clients), checked against the key's
+ * allow-list. Native names are not resolved: they go to Ollama unchanged (it answers its own 404),
+ * so the name checked is the model served.
+ */
 export function requireModel(key: ApiKeyRecord, body: Record<string, unknown>): string {
   const model = body.model ?? body.name;
   if (typeof model !== 'string' || model.trim() === '') throw new BadRequestException('model is required');

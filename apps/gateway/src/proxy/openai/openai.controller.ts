@@ -6,7 +6,7 @@ import { toUpstreamError, type TagEntry } from '@llmproxy/ollama';
 import { SettingsService } from '@llmproxy/settings';
 import { ReadsJsonBody } from '../body/json-body.decorator.js';
 import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
-import { ModelResolver, type ResolvedModel } from '../models/model-resolver.js';
+import { ModelResolver } from '../models/model-resolver.js';
 import { canonicalModel, modelAllowed } from '../native/model-access.js';
 import { Inference } from '../quota/inference.decorator.js';
 import type { ProxyRequest } from '../proxy-request.js';
@@ -33,7 +33,7 @@ export class OpenAiController {
   @Inference({ generates: true })
   async chatCompletions(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
     const body = request.json!;
-    const resolved = await this.resolveAllowed(request.apiKey!, requestedModel(body));
+    const resolved = await this.resolver.resolveAllowed(request.apiKey!, requestedModel(body), 'openai');
     const translated = openai.translateChatRequest(body, {
       model: resolved.model,
       numCtx: resolved.settings.numCtx,
@@ -47,7 +47,7 @@ export class OpenAiController {
   @Inference({ generates: false })
   async embeddings(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
     const body = request.json!;
-    const resolved = await this.resolveAllowed(request.apiKey!, requestedModel(body));
+    const resolved = await this.resolver.resolveAllowed(request.apiKey!, requestedModel(body), 'openai');
     const translated = openai.translateEmbeddingsRequest(body, { model: resolved.model });
     await this.forwarder.translate(request, response, embeddingsExchange(request, translated, resolved.model));
   }
@@ -86,29 +86,6 @@ export class OpenAiController {
     response.status(200).setHeader('x-request-id', request.requestId).json({ ...openai.toModel(tag), id: name });
   }
 
-  /**
-   * The Ollama model for a client's name (itself, an alias or the default). A key with an
-   * allow-list may use a model if the resolved Ollama model is on it, or the exact name it sent
-   * is (an operator who lists an alias name allows what it points to).
-   */
-  private async resolveAllowed(key: ApiKeyRecord, requested: string): Promise<ResolvedModel> {
-    let resolved: ResolvedModel | null;
-    try {
-      resolved = await this.resolver.resolve(requested);
-    } catch (error) {
-      throw toUpstreamError(error, (await this.settings.get()).ollamaUrl);
-    }
-    if (!resolved) {
-      if (!modelAllowed(key, requested)) throw new ForbiddenException(`model '${requested}' is not allowed for this API key`);
-      throw new NotFoundException(`The model '${requested}' does not exist`);
-    }
-    if (!modelAllowed(key, resolved.model) && !modelAllowed(key, requested)) {
-      const via = resolved.model === requested || resolved.model === canonicalModel(requested) ? '' : ` (resolved to '${resolved.model}')`;
-      throw new ForbiddenException(`model '${requested}'${via} is not allowed for this API key`);
-    }
-    return resolved;
-  }
-
   /** Ollama's models (and, for Anthropic's list, the alias names) this key may use. Not metered. */
   private async visibleCatalogue(key: ApiKeyRecord): Promise<{ tags: TagEntry[]; aliases: Record<string, string> }> {
     const settings = await this.settings.get();
@@ -119,9 +96,8 @@ export class OpenAiController {
       throw toUpstreamError(error, settings.ollamaUrl);
     }
     const visible = tags.filter((tag) => modelAllowed(key, tag.name));
-    const aliases = Object.fromEntries(
-      Object.entries(settings.modelAliases).filter(([alias, target]) => modelAllowed(key, target) || modelAllowed(key, alias)),
-    );
+    // An alias is usable only where its target is (the allow-list is checked against the model served).
+    const aliases = Object.fromEntries(Object.entries(settings.modelAliases).filter(([, target]) => modelAllowed(key, target)));
     return { tags: visible, aliases };
   }
 }

@@ -1,13 +1,9 @@
-import { Controller, ForbiddenException, NotFoundException, Post, Req, Res } from '@nestjs/common';
+import { Controller, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { responses } from '@llmproxy/dialects';
-import type { ApiKeyRecord } from '@llmproxy/keys';
-import { toUpstreamError } from '@llmproxy/ollama';
-import { SettingsService } from '@llmproxy/settings';
 import { ReadsJsonBody } from '../body/json-body.decorator.js';
 import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
-import { ModelResolver, type ResolvedModel } from '../models/model-resolver.js';
-import { canonicalModel, modelAllowed } from '../native/model-access.js';
+import { ModelResolver } from '../models/model-resolver.js';
 import { requestedModel } from '../openai/openai-exchanges.js';
 import type { ProxyRequest } from '../proxy-request.js';
 import { Inference } from '../quota/inference.decorator.js';
@@ -28,7 +24,6 @@ export class ResponsesController {
   constructor(
     private readonly forwarder: UpstreamForwarder,
     private readonly resolver: ModelResolver,
-    private readonly settings: SettingsService,
   ) {}
 
   @Post('responses')
@@ -36,7 +31,7 @@ export class ResponsesController {
   @Inference({ generates: true })
   async create(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
     const body = request.json!;
-    const resolved = await this.resolveAllowed(request.apiKey!, requestedModel(body));
+    const resolved = await this.resolver.resolveAllowed(request.apiKey!, requestedModel(body), 'openai');
     const translated = responses.translateResponsesRequest(body, {
       model: resolved.model,
       numCtx: resolved.settings.numCtx,
@@ -49,24 +44,5 @@ export class ResponsesController {
     // Reverse proxies (nginx) must not buffer the event stream.
     if (translated.stream) response.setHeader('x-accel-buffering', 'no');
     await this.forwarder.translate(request, response, responsesExchange(request, translated, resolved.model));
-  }
-
-  /** Model resolution and the allow-list exactly as OpenAiController.resolveAllowed decides them. */
-  private async resolveAllowed(key: ApiKeyRecord, requested: string): Promise<ResolvedModel> {
-    let resolved: ResolvedModel | null;
-    try {
-      resolved = await this.resolver.resolve(requested);
-    } catch (error) {
-      throw toUpstreamError(error, (await this.settings.get()).ollamaUrl);
-    }
-    if (!resolved) {
-      if (!modelAllowed(key, requested)) throw new ForbiddenException(`model '${requested}' is not allowed for this API key`);
-      throw new NotFoundException(`The model '${requested}' does not exist`);
-    }
-    if (!modelAllowed(key, resolved.model) && !modelAllowed(key, requested)) {
-      const via = resolved.model === requested || resolved.model === canonicalModel(requested) ? '' : ` (resolved to '${resolved.model}')`;
-      throw new ForbiddenException(`model '${requested}'${via} is not allowed for this API key`);
-    }
-    return resolved;
   }
 }
