@@ -392,12 +392,12 @@ describe.each(databases)('Anthropic Messages API through the gateway on $name', 
     expect(own.day.tokens).toBeGreaterThanOrEqual(2);
   });
 
-  it('answers 404 not_found_error for a name with no model, alias or default', async () => {
+  it('answers 404 not_found_error for a vendor name with no model, alias or default', async () => {
     await settings({ defaultModel: null });
     try {
       const error = await client.messages.create({ model: 'claude-opus-4-1', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Anthropic.NotFoundError);
-      expect((error as APIError).error).toMatchObject({ type: 'error', error: { type: 'not_found_error', message: expect.stringContaining("model 'claude-opus-4-1' not found") } });
+      expect((error as APIError).error).toMatchObject({ type: 'error', error: { type: 'not_found_error', message: expect.stringMatching(/^model 'claude-opus-4-1' not found: .*no default model is configured; see GET \/v1\/models/) } });
       expect(upstream.requests.filter((r) => r.path === '/api/chat')).toHaveLength(0);
     } finally {
       await settings({ defaultModel: 'llama3.2' });
