@@ -1,9 +1,7 @@
 import { BadGatewayException, BadRequestException, Injectable } from '@nestjs/common';
+import { canonicalModelName as canonical } from '@llmproxy/dialects';
 import { SettingsService } from '@llmproxy/settings';
 import { OllamaProbe } from '../ollama/ollama-probe.js';
-
-/** `llama3.2` and `llama3.2:latest` name the same Ollama model. */
-const canonical = (name: string) => (name.includes(':') ? name : `${name}:latest`);
 
 /** A key's allow-list may only name models Ollama has (a typo would lock the key out silently). */
 @Injectable()
