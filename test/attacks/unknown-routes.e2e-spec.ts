@@ -31,8 +31,9 @@ describe('unknown routes, in each dialect', () => {
 
   it.each([
     ['POST', '/v1/completions'],
-    ['POST', '/v1/responses'],
+    ['POST', '/v1/audio/speech'],
     ['GET', '/v1/chat/completions'],
+    ['GET', '/v1/responses/resp_123'],
   ])('OpenAI: %s %s → 404 invalid_request_error, code unknown_route', async (method, path) => {
     const response = await call(method, path);
     expect(response.status).toBe(404);
