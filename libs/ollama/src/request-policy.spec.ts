@@ -1,8 +1,9 @@
-import { enforceRequestPolicy, isCloudModel, keepAliveSeconds, requestedCompletionLimit, setCompletionLimit, type RequestPolicy } from './request-policy.js';
+import { namedCompletionLimit } from '@llmproxy/quota';
+import { enforceRequestPolicy, isCloudModel, keepAliveSeconds, numPredictOf, setCompletionLimit, type RequestPolicy } from './request-policy.js';
 
 const policy: RequestPolicy = { keepAliveMinSeconds: 300, keepAliveMaxSeconds: 1800, maxNumCtx: 65_536, allowLoadOptions: false };
 
-describe('requestedCompletionLimit', () => {
+describe('the completion limit a request names (numPredictOf, judged by the quota rule)', () => {
   it.each([
     [{ options: { num_predict: 100 } }, 100],
     [{ options: { num_predict: 1 } }, 1],
@@ -18,7 +19,7 @@ describe('requestedCompletionLimit', () => {
     [{}, null],
     [{ options: 'x' }, null],
   ])('%j -> %p', (body, expected) => {
-    expect(requestedCompletionLimit(body as Record<string, unknown>)).toBe(expected);
+    expect(namedCompletionLimit(numPredictOf(body as Record<string, unknown>))).toBe(expected);
   });
 });
 

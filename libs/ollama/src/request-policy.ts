@@ -34,13 +34,14 @@ export const LOAD_OPTIONS: readonly string[] = [
 ];
 
 /**
- * The completion limit a request asks Ollama for: `options.num_predict` when it is an integer ≥ 1.
- * Ollama stops only for num_predict > 0: 0, negative values (−1 unlimited, −2 fill the context) and
- * fractions (truncated to an integer, 0.5 → 0) all mean "no limit", so they are "none named" here.
+ * The `options.num_predict` an Ollama request carries, as sent — null when it is absent, not a number,
+ * or beyond what Ollama's integer field holds. Whether it names a limit at all (Ollama stops only for
+ * an integer > 0) is the quota's rule: `namedCompletionLimit` in libs/quota, restated by the PL/pgSQL
+ * admission.
  */
-export function requestedCompletionLimit(body: Record<string, unknown>): number | null {
+export function numPredictOf(body: Record<string, unknown>): number | null {
   const value = asRecord(body.options)?.num_predict;
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 ? value : null;
+  return typeof value === 'number' && Math.abs(value) <= Number.MAX_SAFE_INTEGER ? value : null;
 }
 
 /**

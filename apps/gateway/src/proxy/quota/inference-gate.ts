@@ -2,8 +2,8 @@ import { ForbiddenException, HttpException, HttpStatus, Injectable } from '@nest
 import type { Response } from 'express';
 import { contextTooLong, dialectForPath, outputRoom, type Dialect } from '@llmproxy/dialects';
 import { PromptSize } from '@llmproxy/metering';
-import { enforceRequestPolicy, isCloudModel, requestedCompletionLimit, setCompletionLimit } from '@llmproxy/ollama';
-import { QuotaService, type PromptTokens } from '@llmproxy/quota';
+import { enforceRequestPolicy, isCloudModel, numPredictOf, setCompletionLimit } from '@llmproxy/ollama';
+import { namedCompletionLimit, QuotaService, type PromptTokens } from '@llmproxy/quota';
 import { SettingsService, type Settings } from '@llmproxy/settings';
 import { GatewayMetrics } from '../../core/metrics.js';
 import { ModelResolver } from '../models/model-resolver.js';
@@ -62,7 +62,7 @@ export class InferenceGate {
       admission = await this.quota.admit({
         key,
         promptEstimate: prompt ?? 0,
-        requestedMaxTokens: route.generates ? requestedCompletionLimit(ollamaBody) : null,
+        requestedMaxTokens: route.generates ? numPredictOf(ollamaBody) : null,
         generates: route.generates,
         anthropicHeaders: dialect === 'anthropic',
       });
@@ -103,7 +103,7 @@ export class InferenceGate {
     if (typeof numCtx !== 'number') return;
     const modelLength = await this.models.catalogue.modelContextLength(settings.ollamaUrl, model).catch(() => undefined);
     const window = Math.min(numCtx, modelLength ?? numCtx);
-    const room = outputRoom(requestedCompletionLimit(ollamaBody), window);
+    const room = outputRoom(namedCompletionLimit(numPredictOf(ollamaBody)), window);
     if ((typeof prompt === 'number' ? prompt : prompt.bound) + room <= window) return;
     const needed = (typeof prompt === 'number' ? prompt : prompt.exact()) + room;
     if (needed > window) throw contextTooLong(dialect, needed, window, request.path === '/v1/responses' ? 'input' : 'messages');
