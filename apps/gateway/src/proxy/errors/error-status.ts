@@ -2,7 +2,7 @@ import { HttpException } from '@nestjs/common';
 import { DialectError } from '@llmproxy/dialects';
 import { UpstreamError } from '@llmproxy/ollama';
 
-/** The HTTP status the proxy's exception filter answers an error with (500 for anything unknown). */
+/** The HTTP status of an error on the proxy listener (500 for anything unknown): what the exception filter answers and the quota interceptor logs. */
 export function statusOf(exception: unknown): number {
   if (exception instanceof DialectError) return exception.status;
   if (exception instanceof HttpException) return exception.getStatus();

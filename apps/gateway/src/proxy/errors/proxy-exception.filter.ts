@@ -5,6 +5,7 @@ import { DialectError, dialectForPath, errorBody, UNKNOWN_ROUTE, type Dialect, t
 import { UpstreamError } from '@llmproxy/ollama';
 import { APP_LOGGER } from '../../core/shared-resources.js';
 import type { ProxyRequest } from '../proxy-request.js';
+import { statusOf } from './error-status.js';
 
 /**
  * The proxy listener's one exception filter: every error becomes the caller's dialect's error body
@@ -33,10 +34,10 @@ export class ProxyExceptionFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown, request: ProxyRequest): { status: number; message: string; details?: ErrorDetails } {
+    const status = statusOf(exception);
     // A translator refused the client's request: its status and message, and the field at fault.
-    if (exception instanceof DialectError) return { status: exception.status, message: exception.message, details: { param: exception.param, code: exception.code } };
+    if (exception instanceof DialectError) return { status, message: exception.message, details: { param: exception.param, code: exception.code } };
     if (exception instanceof HttpException) {
-      const status = exception.getStatus();
       const body = exception.getResponse();
       const raw = typeof body === 'string' ? body : (body as { message?: unknown }).message;
       const message = Array.isArray(raw) ? raw.join('; ') : String(raw ?? exception.message);
@@ -45,14 +46,14 @@ export class ProxyExceptionFilter implements ExceptionFilter {
       }
       return { status, message };
     }
-    if (exception instanceof UpstreamError) return { status: exception.status, message: exception.message };
+    if (exception instanceof UpstreamError) return { status, message: exception.message };
     this.logger.error('unhandled error on the proxy listener', {
       context: 'ProxyExceptionFilter',
       requestId: request.requestId,
       route: request.path,
       stack: exception instanceof Error ? exception.stack : String(exception),
     });
-    return { status: 500, message: `internal error (request id ${request.requestId})` };
+    return { status, message: `internal error (request id ${request.requestId})` };
   }
 }
 
