@@ -62,6 +62,8 @@ describe.each(databases)('attacks on a key holder limits ($name)', (database) =>
       ['/api/generate streamed num_predict 0', '/api/generate', { model: 'llama3.2', prompt: 'hello', options: { num_predict: 0 } }],
       ['/v1/chat/completions without max_tokens', '/v1/chat/completions', { ...CHAT }],
       ['/v1/messages max_tokens 4096', '/v1/messages', { ...CHAT, max_tokens: 4096 }],
+      ['/v1/responses without max_output_tokens', '/v1/responses', { model: 'llama3.2', input: 'hello', store: false }],
+      ['/v1/responses streamed, max_output_tokens 4096', '/v1/responses', { model: 'llama3.2', input: 'hello', store: false, stream: true, max_output_tokens: 4096 }],
     ])('%s: Ollama gets an integer num_predict within what the key has left, and the key is not overrun', async (_name, path, body) => {
       const { key } = await gateway.createKey({ daily_token_limit: LIMIT });
       upstream.enqueue(LONG);
@@ -98,6 +100,9 @@ describe.each(databases)('attacks on a key holder limits ($name)', (database) =>
       ['Anthropic, model outside the allow-list', '/v1/messages', { ...CHAT, model: 'qwen3:4b', max_tokens: 10 }, 403],
       ['Anthropic, malformed messages', '/v1/messages', { model: 'llama3.2', messages: [{ role: 'user' }], max_tokens: 10 }, 400],
       ['Anthropic, unmapped model', '/v1/messages', { ...CHAT, model: 'claude-sonnet-4-6', max_tokens: 10 }, 404],
+      ['Responses, model outside the allow-list', '/v1/responses', { model: 'qwen3:4b', input: 'hello', store: false }, 403],
+      ['Responses, stateful request', '/v1/responses', { model: 'llama3.2', input: 'hello', previous_response_id: 'resp_1' }, 400],
+      ['Responses, unknown model', '/v1/responses', { model: 'llama3.2:3bb', input: 'hello', store: false }, 404],
     ])('%s', async (_name, path, body, status) => {
       // An allow-list only where the case is about it: with one, an unknown name is refused as not allowed (403).
       const { key, id } = await gateway.createKey({ daily_request_limit: 1, daily_token_limit: 10_000, ...(status === 403 ? { allowed_models: ['llama3.2'] } : {}) });
@@ -242,6 +247,7 @@ describe.each(databases)('attacks on a key holder limits ($name)', (database) =>
       ['native', '/api/chat', { model: CLOUD_MODEL, messages: CHAT.messages, stream: false }],
       ['OpenAI', '/v1/chat/completions', { model: CLOUD_MODEL, messages: CHAT.messages }],
       ['Anthropic', '/v1/messages', { model: CLOUD_MODEL, messages: CHAT.messages, max_tokens: 10 }],
+      ['Responses', '/v1/responses', { model: CLOUD_MODEL, input: 'hello', store: false }],
     ])('%s: a cloud model is refused with 403 and costs nothing', async (_name, path, body) => {
       const { key } = await gateway.createKey({ daily_request_limit: 5 });
       const response = await post(gateway.proxyUrl, path, key, body);

@@ -20,7 +20,7 @@ const SEED = 20261204;
 const RUNS: Record<string, number> = { sqlite: 2_000, postgres: 300 };
 const runsFor = (name: string) => Number(process.env.PROPERTY_RUNS ?? RUNS[name]);
 
-type Route = 'native-chat' | 'native-generate' | 'native-embed' | 'openai' | 'anthropic';
+type Route = 'native-chat' | 'native-generate' | 'native-embed' | 'openai' | 'responses' | 'anthropic';
 
 interface Attempt {
   route: Route;
@@ -39,7 +39,7 @@ const limitValue = fc.constantFrom<unknown>(undefined, 0, -1, -2, 0.5, 1.5, 1, 3
 const extra = fc.constantFrom<Json>({}, { keep_alive: 0 }, { keep_alive: -1 }, { options: { num_ctx: 1_000_000 } }, { options: { num_gpu: 0, temperature: 0.3 } });
 
 const attempt: fc.Arbitrary<Attempt> = fc.record({
-  route: fc.constantFrom<Route>('native-chat', 'native-generate', 'native-embed', 'openai', 'anthropic'),
+  route: fc.constantFrom<Route>('native-chat', 'native-generate', 'native-embed', 'openai', 'responses', 'anthropic'),
   stream: fc.boolean(),
   limit: limitValue,
   extra,
@@ -70,6 +70,8 @@ function request(a: Attempt): { path: string; body: Json } {
       return { path: '/api/embed', body: { model: 'nomic-embed-text', input: content, ...a.extra } };
     case 'openai':
       return { path: '/v1/chat/completions', body: { model: 'llama3.2', messages, stream: a.stream, ...(a.limit === undefined ? {} : { max_tokens: a.limit }) } };
+    case 'responses':
+      return { path: '/v1/responses', body: { model: 'llama3.2', input: content, stream: a.stream, store: false, ...(a.limit === undefined ? {} : { max_output_tokens: a.limit }) } };
     case 'anthropic':
       return { path: '/v1/messages', body: { model: 'llama3.2', messages, stream: a.stream, max_tokens: a.limit ?? 64 } };
   }
