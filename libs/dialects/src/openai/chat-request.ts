@@ -1,7 +1,9 @@
 import type { OllamaChatRequest, OllamaMessage, OllamaOptions, OllamaTool, OllamaToolCall } from '@llmproxy/ollama';
 import {
+  imageDataUrl,
   invalid,
   isObject,
+  parseToolArguments,
   wrongType,
   optionalBoolean,
   optionalInteger,
@@ -166,27 +168,9 @@ function translateContent(content: unknown, param: string): Pick<OllamaMessage, 
   return images.length > 0 ? { content: texts.join('\n'), images } : { content: texts.join('\n') };
 }
 
-const DATA_URL = /^data:([^,;]*)((?:;[^,;]*)*);base64,/i;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 /** `image_url` is `{url, detail?}` (also a bare string, as Ollama accepts); only base64 data URLs can be forwarded. */
 function imageFromUrl(imageUrl: unknown, param: string): string {
-  const url = isObject(imageUrl) ? imageUrl.url : imageUrl;
-  const urlParam = isObject(imageUrl) ? `${param}.url` : param;
-  if (typeof url !== 'string') throw wrongType(urlParam, 'a string');
-  if (/^https?:\/\//i.test(url)) {
-    throw invalid(
-      urlParam,
-      'Remote image URLs are not supported: send the image inline as a base64 data URL (data:image/png;base64,...).',
-    );
-  }
-  const prefix = DATA_URL.exec(url);
-  if (!prefix) throw invalid(urlParam, 'Invalid image URL: expected a base64 data URL (data:image/png;base64,...).');
-  const data = url.slice(prefix[0].length);
-  if (data === '' || !BASE64.test(data)) {
-    throw invalid(urlParam, 'Invalid image URL: the data URL does not hold valid base64.');
-  }
-  return data;
+  return imageDataUrl(isObject(imageUrl) ? imageUrl.url : imageUrl, isObject(imageUrl) ? `${param}.url` : param);
 }
 
 function translateToolCalls(toolCalls: unknown, param: string): OllamaToolCall[] | undefined {
@@ -202,27 +186,11 @@ function translateToolCalls(toolCalls: unknown, param: string): OllamaToolCall[]
       throw invalid(`${callParam}.function.name`, `Invalid '${callParam}.function.name': expected a non-empty string.`);
     }
     const translated: OllamaToolCall = {
-      function: { name, arguments: parseArguments(call.function.arguments, `${callParam}.function.arguments`) },
+      function: { name, arguments: parseToolArguments(call.function.arguments, `${callParam}.function.arguments`) },
     };
     const id = optionalString(call, 'id', `${callParam}.id`);
     return id ? { id, ...translated } : translated;
   });
-}
-
-/** OpenAI sends arguments as a JSON string; Ollama wants the object. An empty string means "no arguments". */
-function parseArguments(raw: unknown, param: string): Record<string, unknown> {
-  if (raw === undefined || raw === null || raw === '') return {};
-  if (isObject(raw)) return raw;
-  if (typeof raw !== 'string') throw wrongType(param, 'a JSON string');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw invalid(param, `Invalid '${param}': not valid JSON.`);
-  }
-  if (parsed === null) return {};
-  if (!isObject(parsed)) throw invalid(param, `Invalid '${param}': expected a JSON object.`);
-  return parsed;
 }
 
 /**

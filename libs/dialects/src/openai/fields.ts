@@ -64,3 +64,38 @@ export function requireModel(body: JsonObject): string {
   if (typeof model !== 'string') throw wrongType('model', 'a string');
   return model;
 }
+
+/** Tool-call arguments arrive as a JSON string; Ollama wants the object. An empty string means "no arguments". */
+export function parseToolArguments(raw: unknown, param: string): Record<string, unknown> {
+  if (raw === undefined || raw === null || raw === '') return {};
+  if (isObject(raw)) return raw;
+  if (typeof raw !== 'string') throw wrongType(param, 'a JSON string');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw invalid(param, `Invalid '${param}': not valid JSON.`);
+  }
+  if (parsed === null) return {};
+  if (!isObject(parsed)) throw invalid(param, `Invalid '${param}': expected a JSON object.`);
+  return parsed;
+}
+
+const DATA_URL = /^data:([^,;]*)((?:;[^,;]*)*);base64,/i;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * The base64 of an image sent as a data URL (what Ollama's `images` take). A remote URL is refused:
+ * the gateway would have to fetch it for the client.
+ */
+export function imageDataUrl(url: unknown, param: string): string {
+  if (typeof url !== 'string') throw wrongType(param, 'a string');
+  if (/^https?:\/\//i.test(url)) {
+    throw invalid(param, 'Remote image URLs are not supported: send the image inline as a base64 data URL (data:image/png;base64,...).');
+  }
+  const prefix = DATA_URL.exec(url);
+  if (!prefix) throw invalid(param, 'Invalid image URL: expected a base64 data URL (data:image/png;base64,...).');
+  const data = url.slice(prefix[0].length);
+  if (data === '' || !BASE64.test(data)) throw invalid(param, 'Invalid image URL: the data URL does not hold valid base64.');
+  return data;
+}

@@ -1,7 +1,9 @@
 import type { OllamaChatRequest, OllamaMessage, OllamaOptions, OllamaTool, OllamaToolCall } from '@llmproxy/ollama';
 import {
+  imageDataUrl,
   invalid,
   isObject,
+  parseToolArguments,
   optionalBoolean,
   optionalInteger,
   optionalNumber,
@@ -195,7 +197,7 @@ function translateInput(value: unknown, namespaced: Record<string, NamespacedFun
         const modelName = namespace ? (flatByMember.get(`${namespace}\u0000${name}`) ?? flatName(namespace, name)) : name;
         const call: OllamaToolCall = {
           id: callId,
-          function: { name: modelName, arguments: parseArguments(item.arguments, `${param}.arguments`) },
+          function: { name: modelName, arguments: parseToolArguments(item.arguments, `${param}.arguments`) },
         };
         toolNames.set(callId, modelName);
         // Parallel calls arrive as consecutive items: they join one assistant turn, as Ollama produced them.
@@ -283,40 +285,12 @@ function translateContent(content: unknown, param: string): Pick<OllamaMessage, 
   return images.length > 0 ? { content: texts.join('\n'), images } : { content: texts.join('\n') };
 }
 
-const DATA_URL = /^data:([^,;]*)((?:;[^,;]*)*);base64,/i;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 /** Only inline images can be forwarded: a remote URL would make the gateway fetch for the client, a file id needs stored files. */
 function imageData(part: JsonObject, param: string): string {
   if (part.file_id !== undefined && part.file_id !== null) {
     throw invalid(`${param}.file_id`, 'Image file ids are not supported (llmproxy stores no files): send the image inline as a base64 data URL.');
   }
-  const url = part.image_url;
-  if (typeof url !== 'string') throw wrongType(`${param}.image_url`, 'a string');
-  if (/^https?:\/\//i.test(url)) {
-    throw invalid(`${param}.image_url`, 'Remote image URLs are not supported: send the image inline as a base64 data URL (data:image/png;base64,...).');
-  }
-  const prefix = DATA_URL.exec(url);
-  if (!prefix) throw invalid(`${param}.image_url`, 'Invalid image URL: expected a base64 data URL (data:image/png;base64,...).');
-  const data = url.slice(prefix[0].length);
-  if (data === '' || !BASE64.test(data)) throw invalid(`${param}.image_url`, 'Invalid image URL: the data URL does not hold valid base64.');
-  return data;
-}
-
-/** Arguments arrive as a JSON string; Ollama wants the object. An empty string means "no arguments". */
-function parseArguments(raw: unknown, param: string): Record<string, unknown> {
-  if (raw === undefined || raw === null || raw === '') return {};
-  if (isObject(raw)) return raw;
-  if (typeof raw !== 'string') throw wrongType(param, 'a JSON string');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw invalid(param, `Invalid '${param}': not valid JSON.`);
-  }
-  if (parsed === null) return {};
-  if (!isObject(parsed)) throw invalid(param, `Invalid '${param}': expected a JSON object.`);
-  return parsed;
+  return imageDataUrl(part.image_url, `${param}.image_url`);
 }
 
 interface TranslatedTools {
