@@ -1,9 +1,6 @@
 import { BadRequestException, ForbiddenException } from '@nestjs/common';
-import { allowListPermits, canonicalModelName } from '@llmproxy/dialects';
+import { allowListPermits } from '@llmproxy/dialects';
 import type { ApiKeyRecord } from '@llmproxy/keys';
-
-/** `llama3.2` and `llama3.2:latest` name the same Ollama model (the rule every dialect uses). */
-export const canonicalModel = canonicalModelName;
 
 /** The allow-list rule of every dialect (allowListPermits): `model` must be the Ollama model served. */
 export function modelAllowed(key: ApiKeyRecord, model: string): boolean {

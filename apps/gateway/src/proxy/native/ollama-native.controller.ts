@@ -5,7 +5,8 @@ import { ReadsJsonBody } from '../body/json-body.decorator.js';
 import { Inference } from '../quota/inference.decorator.js';
 import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
 import type { ProxyRequest } from '../proxy-request.js';
-import { canonicalModel, modelAllowed, requireModel } from './model-access.js';
+import { canonicalModelName } from '@llmproxy/dialects';
+import { modelAllowed, requireModel } from './model-access.js';
 
 interface TagsBody {
   models?: { name?: string; model?: string }[];
@@ -103,7 +104,7 @@ export class OllamaNativeController {
       method: 'POST',
       path: request.path,
       body,
-      meter: { model: canonicalModel(model), stream },
+      meter: { model: canonicalModelName(model), stream },
     });
   }
 }

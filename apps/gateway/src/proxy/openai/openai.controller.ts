@@ -1,13 +1,13 @@
 import { Controller, ForbiddenException, Get, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { anthropic, errorBody, openai } from '@llmproxy/dialects';
+import { anthropic, canonicalModelName, errorBody, openai } from '@llmproxy/dialects';
 import type { ApiKeyRecord } from '@llmproxy/keys';
 import { toUpstreamError, type TagEntry } from '@llmproxy/ollama';
 import { SettingsService } from '@llmproxy/settings';
 import { ReadsJsonBody } from '../body/json-body.decorator.js';
 import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
 import { ModelResolver } from '../models/model-resolver.js';
-import { canonicalModel, modelAllowed } from '../native/model-access.js';
+import { modelAllowed } from '../native/model-access.js';
 import { Inference } from '../quota/inference.decorator.js';
 import type { ProxyRequest } from '../proxy-request.js';
 import { chatExchange, embeddingsExchange, requestedModel } from './openai-exchanges.js';
@@ -69,7 +69,7 @@ export class OpenAiController {
     const key = request.apiKey!;
     const { tags, aliases } = await this.visibleCatalogue(key);
     if (wantsAnthropic(request)) {
-      const found = anthropic.toAnthropicModelList(tags, aliases).data.find((m) => m.id === name || m.id === canonicalModel(name));
+      const found = anthropic.toAnthropicModelList(tags, aliases).data.find((m) => m.id === name || m.id === canonicalModelName(name));
       if (!found) {
         response.status(404).setHeader('x-request-id', request.requestId).json(errorBody('anthropic', 404, `model: ${name}`, { requestId: request.requestId }));
         return;
@@ -77,7 +77,7 @@ export class OpenAiController {
       response.status(200).setHeader('x-request-id', request.requestId).json(found);
       return;
     }
-    const tag = tags.find((t) => t.name === name) ?? tags.find((t) => t.name === canonicalModel(name));
+    const tag = tags.find((t) => t.name === name) ?? tags.find((t) => t.name === canonicalModelName(name));
     if (!tag) {
       if (!modelAllowed(key, name)) throw new ForbiddenException(`model '${name}' is not allowed for this API key`);
       throw new NotFoundException(`The model '${name}' does not exist`);
