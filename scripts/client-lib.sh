@@ -21,3 +21,20 @@ dotenv() {
   done
   return 0
 }
+
+# Prints the context window (tokens) the gateway runs MODEL with for KEY, from GET URL/v1/models/MODEL
+# (its `context_window` field); prints nothing when the gateway cannot say (unreachable, unknown model,
+# an older gateway). DIALECT `anthropic` resolves the name as Claude Code's requests are (claude-* names
+# to the gateway's aliases or default model). Uses node (which both CLIs need), not curl or jq.
+#   gateway_context_window URL KEY MODEL [anthropic|openai]
+gateway_context_window() {
+  LLMPROXY_Q_URL="$1" LLMPROXY_Q_KEY="$2" LLMPROXY_Q_MODEL="$3" LLMPROXY_Q_DIALECT="${4:-openai}" node -e '
+    const { LLMPROXY_Q_URL: url, LLMPROXY_Q_KEY: key, LLMPROXY_Q_MODEL: model, LLMPROXY_Q_DIALECT: dialect } = process.env;
+    const headers = { authorization: `Bearer ${key}` };
+    if (dialect === "anthropic") headers["anthropic-version"] = "2023-06-01";
+    fetch(`${url}/v1/models/${model.split("/").map(encodeURIComponent).join("/")}`, { headers, signal: AbortSignal.timeout(5000) })
+      .then((r) => (r.ok ? r.json() : {}))
+      .then((m) => { if (Number.isSafeInteger(m.context_window) && m.context_window > 0) console.log(m.context_window); })
+      .catch(() => {});
+  ' 2>/dev/null || true
+}

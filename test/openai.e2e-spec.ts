@@ -518,10 +518,23 @@ describe.each(databases)('OpenAI API through the gateway on $name', (database) =
       await expect(client.models.retrieve('no-such-model:7b')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     });
 
+    it('reports each model’s context window: num_ctx, capped by the model’s own context length', async () => {
+      // llama3.2 is trained for 131,072 tokens and runs with the gateway's num_ctx (65,536); qwen3:4b's own 40,960 is the cap.
+      expect(await client.models.retrieve('llama3.2:latest')).toMatchObject({ id: 'llama3.2:latest', context_window: 65_536 });
+      expect(await client.models.retrieve('qwen3:4b')).toMatchObject({ id: 'qwen3:4b', context_window: 40_960 });
+      // A vendor name is answered for the model that would serve it (the default model), under the name asked for.
+      expect((await gateway.admin('/api/settings', { method: 'PUT', body: JSON.stringify({ default_model: 'qwen3:4b' }) })).status).toBe(200);
+      expect(await client.models.retrieve('gpt-4o')).toMatchObject({ id: 'gpt-4o', object: 'model', context_window: 40_960 });
+      const anthropicShape = await fetch(`${gateway.proxyUrl}/v1/models/claude-sonnet-4-6`, { headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01' } });
+      expect(await anthropicShape.json()).toMatchObject({ type: 'model', id: 'claude-sonnet-4-6', context_window: 40_960 });
+      expect((await gateway.admin('/api/settings', { method: 'PUT', body: JSON.stringify({ default_model: null }) })).status).toBe(200);
+      await expect(client.models.retrieve('gpt-4o')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    });
+
     it('accepts model names with slashes in the path', async () => {
       const response = await fetch(`${gateway.proxyUrl}/v1/models/someone/llama3.2:latest`, { headers: { authorization: `Bearer ${key}` } });
       expect(response.status).toBe(404);
-      expect(await response.json()).toEqual({ error: expect.objectContaining({ message: "The model 'someone/llama3.2:latest' does not exist", type: 'invalid_request_error', code: 'model_not_found' }) });
+      expect(await response.json()).toEqual({ error: expect.objectContaining({ message: expect.stringContaining("model 'someone/llama3.2:latest' not found"), type: 'invalid_request_error', code: 'model_not_found' }) });
     });
 
     it('answers Anthropic’s list shape when the request carries anthropic-version (Claude Code model discovery)', async () => {
@@ -537,7 +550,7 @@ describe.each(databases)('OpenAI API through the gateway on $name', (database) =
       expect(await one.json()).toMatchObject({ type: 'model', id: 'qwen3:4b' });
       const missing = await fetch(`${gateway.proxyUrl}/v1/models/nope`, { headers });
       expect(missing.status).toBe(404);
-      expect(await missing.json()).toEqual({ type: 'error', error: { type: 'not_found_error', message: 'model: nope' }, request_id: expect.any(String) });
+      expect(await missing.json()).toEqual({ type: 'error', error: { type: 'not_found_error', message: expect.stringContaining("model 'nope' not found") }, request_id: expect.any(String) });
       const unauthorized = await fetch(`${gateway.proxyUrl}/v1/models`, { headers: { 'anthropic-version': '2023-06-01' } });
       expect(unauthorized.status).toBe(401);
       expect(await unauthorized.json()).toEqual({ type: 'error', error: { type: 'authentication_error', message: expect.any(String) }, request_id: expect.any(String) });

@@ -50,4 +50,16 @@ export class ModelResolver {
     const capabilities = await this.catalogue.modelCapabilities(settings.ollamaUrl, model).catch((): string[] => []);
     return { model, capabilities, thinkingCapable: capabilities.includes('thinking'), settings };
   }
+
+  /**
+   * The context the served model runs with for a translated request: the num_ctx the dialects send
+   * (the setting, within the admin's maximum), capped by the model's own context length from
+   * /api/show when Ollama reports one. The inference gate refuses prompts that do not fit it.
+   */
+  async contextWindow(resolved: ResolvedModel): Promise<number> {
+    const { settings } = resolved;
+    const numCtx = Math.min(settings.numCtx, settings.maxNumCtx ?? settings.numCtx);
+    const modelLength = await this.catalogue.modelContextLength(settings.ollamaUrl, resolved.model).catch(() => undefined);
+    return Math.min(numCtx, modelLength ?? numCtx);
+  }
 }

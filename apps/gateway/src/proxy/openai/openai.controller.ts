@@ -1,6 +1,6 @@
-import { Controller, ForbiddenException, Get, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { anthropic, canonicalModelName, errorBody, openai } from '@llmproxy/dialects';
+import { anthropic, openai } from '@llmproxy/dialects';
 import type { ApiKeyRecord } from '@llmproxy/keys';
 import { toUpstreamError, type TagEntry } from '@llmproxy/ollama';
 import { SettingsService } from '@llmproxy/settings';
@@ -62,28 +62,26 @@ export class OpenAiController {
       .json(wantsAnthropic(request) ? anthropic.toAnthropicModelList(tags, aliases) : openai.toModelList({ models: tags }));
   }
 
-  /** Model names hold `:` and `/` (`llama3.2:latest`, `user/model:tag`): every segment after /v1/models/ is the name. */
+  /**
+   * One model, by the name a client would send: resolved like a chat request (Ollama name, alias,
+   * or the default model for the dialect's vendor names; 404 and 403 as there), so a launcher can ask
+   * what `claude-sonnet-4-6` or `gpt-5` would get. Beside the vendor's fields it carries
+   * `context_window`: the tokens the served model runs with here (num_ctx, capped by the model's own
+   * context length) — what start_claude.sh and start_codex.sh tell the agents.
+   * Model names hold `:` and `/` (`llama3.2:latest`, `user/model:tag`): every segment after /v1/models/ is the name.
+   */
   @Get('models/*model')
   async model(@Req() request: ProxyRequest, @Res() response: Response, @Param('model') segments: string | string[]): Promise<void> {
     const name = Array.isArray(segments) ? segments.join('/') : segments;
-    const key = request.apiKey!;
-    const { tags, aliases } = await this.visibleCatalogue(key);
-    if (wantsAnthropic(request)) {
-      const found = anthropic.toAnthropicModelList(tags, aliases).data.find((m) => m.id === name || m.id === canonicalModelName(name));
-      if (!found) {
-        response.status(404).setHeader('x-request-id', request.requestId).json(errorBody('anthropic', 404, `model: ${name}`, { requestId: request.requestId }));
-        return;
-      }
-      response.status(200).setHeader('x-request-id', request.requestId).json(found);
-      return;
-    }
-    const tag = tags.find((t) => t.name === name) ?? tags.find((t) => t.name === canonicalModelName(name));
-    if (!tag) {
-      if (!modelAllowed(key, name)) throw new ForbiddenException(`model '${name}' is not allowed for this API key`);
-      throw new NotFoundException(`The model '${name}' does not exist`);
-    }
+    const anthropicShape = wantsAnthropic(request);
+    const resolved = await this.resolver.resolveAllowed(request.apiKey!, name, anthropicShape ? 'anthropic' : 'openai');
+    const contextWindow = await this.resolver.contextWindow(resolved);
+    const tag = (await this.resolver.catalogue.models(resolved.settings.ollamaUrl)).find((t) => t.name === resolved.model) ?? { name: resolved.model };
     // The id is the name the client asked for, as OpenAI's and Ollama's own /v1 layer answer.
-    response.status(200).setHeader('x-request-id', request.requestId).json({ ...openai.toModel(tag), id: name });
+    const body = anthropicShape
+      ? { ...anthropic.toAnthropicModelList([tag]).data[0], id: name, display_name: name, context_window: contextWindow }
+      : { ...openai.toModel(tag), id: name, context_window: contextWindow };
+    response.status(200).setHeader('x-request-id', request.requestId).json(body);
   }
 
   /** Ollama's models (and, for Anthropic's list, the alias names) this key may use. Not metered. */
