@@ -297,6 +297,37 @@ describe('fake ollama: chat and generate', () => {
     expect(none).not.toHaveProperty('prompt_eval_count');
     expect(none).not.toHaveProperty('eval_count');
   });
+
+  it('respondWith answers by the request (after the queue, before the default) until reset()', async () => {
+    const seen: string[] = [];
+    fake.respondWith((body, path) => {
+      seen.push(path);
+      const last = (body.messages as { content: string }[] | undefined)?.at(-1)?.content ?? '';
+      return last.includes('weather') ? { toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] } : undefined;
+    });
+    fake.enqueue({ text: 'queued first' });
+    const queued = parseLines(await (await post('/api/chat', chatBody())).text());
+    expect(queued.map((c) => c.message.content).join('')).toBe('queued first');
+    const asked = parseLines(await (await post('/api/chat', chatBody({ messages: [{ role: 'user', content: 'the weather?' }] }))).text());
+    expect(asked.find((c) => c.message.tool_calls)?.message.tool_calls[0].function).toEqual({ index: 0, name: 'get_weather', arguments: { city: 'Oslo' } });
+    const declined = parseLines(await (await post('/api/chat', chatBody())).text());
+    expect(declined.map((c) => c.message.content).join('')).toBe(DEFAULT_TOKENS.join(''));
+    expect(seen).toEqual(['/api/chat', '/api/chat']);
+    fake.reset();
+    const after = parseLines(await (await post('/api/chat', chatBody({ messages: [{ role: 'user', content: 'the weather?' }] }))).text());
+    expect(after.some((c) => c.message.tool_calls)).toBe(false);
+  });
+
+  it('promptTokens replaces the word count of prompt_eval_count', async () => {
+    const other = await startFakeOllama({ promptTokens: (body) => JSON.stringify(body.tools ?? []).length + 1000 });
+    try {
+      const tools = [{ type: 'function', function: { name: 'f', parameters: {} } }];
+      const final = parseLines(await (await fetch(other.url + '/api/chat', { method: 'POST', body: JSON.stringify(chatBody({ tools })) })).text()).at(-1)!;
+      expect(final.prompt_eval_count).toBe(JSON.stringify(tools).length + 1000);
+    } finally {
+      await other.close();
+    }
+  });
 });
 
 describe('fake ollama: failure modes', () => {

@@ -33,7 +33,15 @@
  * /api/embed and legacy /api/embeddings) once they pass Ollama's own validation (bad JSON, missing
  * or unknown model, capability errors do not consume a script) and are not load/unload requests
  * (empty messages/prompt). With an empty queue `options.defaultReply` (or the built-in default) is
- * used. A queued script replaces the default reply entirely (no merging).
+ * used. A queued script replaces the default reply entirely (no merging). A responder set with
+ * `respondWith(fn)` is asked before the default, with the parsed request body: the scripted model
+ * can then answer by what it was sent (an agent's loop of tool calls, a summarisation request), as a
+ * real model does; it returns undefined to leave the request to the default reply.
+ *
+ * `options.promptTokens(body)` replaces the word count of `prompt_eval_count` (TOKEN ACCOUNTING)
+ * with the caller's tokenizer, for clients that steer by the count Ollama reports: real Ollama counts
+ * every token of the rendered prompt, tool definitions included, and an agent that compacts its
+ * conversation near the window reads that number.
  */
 import http, { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -105,7 +113,12 @@ export interface FakeOllamaOptions {
   defaultReply?: ReplyScript;
   version?: string;
   embeddingDimensions?: number;
+  /** `prompt_eval_count` of a request (default: `countPromptTokens`, a word count). */
+  promptTokens?: (body: Record<string, unknown>) => number;
 }
+
+/** Picks the reply to an inference request from its parsed body; undefined: the default reply. */
+export type Responder = (body: Record<string, unknown>, path: string) => ReplyScript | undefined;
 
 export type RequestOutcome = 'completed' | 'aborted' | 'killed';
 
@@ -139,6 +152,8 @@ export interface FakeOllama {
   /** Streams currently waiting in `holdAfterChunks`. */
   readonly heldCount: number;
   enqueue(...scripts: ReplyScript[]): void;
+  /** Answers inference requests the queue leaves unanswered by `responder` (until reset()). */
+  respondWith(responder: Responder | undefined): void;
   /** Resumes every stream currently held by `holdAfterChunks`; returns how many. */
   release(): number;
   /** Resolves once at least one stream is held (immediately if one already is). */
@@ -151,7 +166,7 @@ export interface FakeOllama {
    * Rejects after `timeoutMs` (default 5000).
    */
   waitForRequest(predicate?: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
-  /** Clears recorded requests, the script queue, the hand-out cursor and the /api/ps list. */
+  /** Clears recorded requests, the script queue, the responder, the hand-out cursor and the /api/ps list. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -487,7 +502,10 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     return catalogue.find((m) => m.name === wanted);
   };
 
-  const nextScript = (): ReplyScript => queue.shift() ?? options.defaultReply ?? {};
+  let responder: Responder | undefined;
+  const nextScript = (body: Record<string, unknown>, path: string): ReplyScript =>
+    queue.shift() ?? responder?.(body, path) ?? options.defaultReply ?? {};
+  const promptTokensOf = (body: Record<string, unknown>): number => (options.promptTokens ? Math.max(1, options.promptTokens(body)) : countPromptTokens(body));
 
   const record = (req: IncomingMessage, raw: string): RecordedRequest => {
     let body: unknown;
@@ -597,7 +615,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     thinkingOn: boolean,
     startedAt: bigint,
   ): Promise<void> => {
-    const script = nextScript();
+    const script = nextScript(body, kind === 'chat' ? '/api/chat' : '/api/generate');
     markLoaded(model);
     if (!(await prelude(ex, script))) return;
 
@@ -612,7 +630,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const holdAt = clampPosition(script.holdAfterChunks, n);
     const dieAt = clampPosition(script.dieAfterChunks, n);
     const errorAt = script.midStreamError ? clampPosition(script.midStreamError.afterChunks, n) : undefined;
-    const promptCount = countPromptTokens(body);
+    const promptCount = promptTokensOf(body);
     const loadedAt = process.hrtime.bigint();
 
     const toolCallsJson = (calls: ScriptedToolCall[], offset: number) =>
@@ -878,7 +896,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       ex.sendJson(200, legacy ? { embedding: [] } : { model: body.model, embeddings: [] });
       return;
     }
-    const script = nextScript();
+    const script = nextScript(body, path);
     markLoaded(model);
     if (!(await prelude(ex, script))) return;
     if (script.dieAfterChunks !== undefined) {
@@ -910,7 +928,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       total_duration: Math.max(Number(process.hrtime.bigint() - startedAt), loadDuration + 1),
       load_duration: loadDuration,
     };
-    if (!script.omitCounts && !script.omitPromptEvalCount) out.prompt_eval_count = countPromptTokens(body);
+    if (!script.omitCounts && !script.omitPromptEvalCount) out.prompt_eval_count = promptTokensOf(body);
     ex.sendJson(200, out);
   };
 
@@ -1094,6 +1112,9 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     enqueue(...scripts: ReplyScript[]) {
       queue.push(...scripts);
     },
+    respondWith(next: Responder | undefined) {
+      responder = next;
+    },
     release() {
       const all = [...held];
       held.clear();
@@ -1133,6 +1154,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     reset() {
       requests.length = 0;
       queue.length = 0;
+      responder = undefined;
       loaded.clear();
       handedOut = new WeakSet();
     },
