@@ -21,6 +21,7 @@ const BIN = fileURLToPath(new URL('../node_modules/.bin', import.meta.url));
 const PINNED_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { devDependencies: Record<string, string> })
   .devDependencies['@openai/codex'];
 const MODEL = 'qwen3-coder:30b';
+const MODEL_CONTEXT = 24_576;
 const RUN_TIMEOUT_MS = 60_000;
 const TEST_TIMEOUT_MS = RUN_TIMEOUT_MS + 10_000;
 
@@ -34,7 +35,39 @@ interface CliRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** The private CODEX_HOME the run used. */
+  codexHome: string;
 }
+
+const METADATA_WARNING = 'Model metadata for';
+/** `codex exec --json` events of type item.completed whose item is an error (Codex's warnings). */
+const errorItems = (stdout: string): string[] =>
+  stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { type: string; item?: { type: string; message?: string } })
+    .filter((event) => event.type === 'item.completed' && event.item?.type === 'error')
+    .map((event) => event.item!.message ?? '');
+
+/** The context windows Codex recorded for its turns (task_started events of the session files it keeps). */
+const recordedWindows = (codexHome: string): number[] => {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else if (entry.name.endsWith('.jsonl')) files.push(join(dir, entry.name));
+    }
+  };
+  walk(join(codexHome, 'sessions'));
+  return files.flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string; payload?: { type?: string; model_context_window?: number } })
+      .filter((line) => line.type === 'event_msg' && line.payload?.type === 'task_started')
+      .map((line) => line.payload!.model_context_window!),
+  );
+};
 
 describe('Codex CLI (codex exec) through the gateway', () => {
   let upstream: FakeOllama;
@@ -50,10 +83,27 @@ describe('Codex CLI (codex exec) through the gateway', () => {
   /** start_codex.sh with the key as its argument, a fresh HOME, CODEX_HOME and cwd, stdin closed, a deadline. */
   const codex = (args: string[], cwd = tempDir('llmproxy-codex-cwd-')): Promise<CliRun> => {
     const home = tempDir('llmproxy-codex-home-');
-    const child = spawn(SCRIPT, ['-u', gateway.proxyUrl, '-m', MODEL, key, ...args], {
+    return run(SCRIPT, ['-u', gateway.proxyUrl, '-m', MODEL, key, ...args], cwd, { HOME: home, LLMPROXY_CODEX_HOME: join(home, 'codex-home') }, join(home, 'codex-home'));
+  };
+
+  /**
+   * The real `codex` itself, without the script: the same provider block (the script's, by -c), so Codex
+   * runs the model on its fallback metadata. What Codex does without this project's model metadata.
+   */
+  const bareCodex = (args: string[], cwd = tempDir('llmproxy-codex-cwd-')): Promise<CliRun> => {
+    const home = tempDir('llmproxy-codex-home-');
+    const codexHome = join(home, 'codex-home');
+    mkdirSync(codexHome);
+    const provider = `{name="llmproxy",base_url=${JSON.stringify(`${gateway.proxyUrl}/v1`)},wire_api="responses",env_key="LLMPROXY_CODEX_API_KEY"}`;
+    const config = ['-c', `model=${JSON.stringify(MODEL)}`, '-c', 'model_provider="llmproxy"', '-c', `model_providers.llmproxy=${provider}`];
+    return run(join(BIN, 'codex'), [args[0], ...config, ...args.slice(1)], cwd, { HOME: home, CODEX_HOME: codexHome, LLMPROXY_CODEX_API_KEY: key }, codexHome);
+  };
+
+  const run = (command: string, args: string[], cwd: string, env: Record<string, string>, codexHome: string): Promise<CliRun> => {
+    const child = spawn(command, args, {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: `${BIN}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: home, LLMPROXY_CODEX_HOME: join(home, 'codex-home'), RUST_LOG: 'error' },
+      env: { PATH: `${BIN}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`, RUST_LOG: 'error', ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -67,14 +117,15 @@ describe('Codex CLI (codex exec) through the gateway', () => {
       });
       child.on('close', (code) => {
         clearTimeout(timer);
-        done({ code, stdout, stderr });
+        done({ code, stdout, stderr, codexHome });
       });
     });
   };
   const chats = () => upstream.requests.filter((r: RecordedRequest) => r.path === '/api/chat');
 
   beforeAll(async () => {
-    upstream = await startFakeOllama({ models: [...DEFAULT_MODELS, { name: MODEL, capabilities: ['completion', 'tools'] }] });
+    // A context length of its own (below the gateway's num_ctx) so the window the gateway reports is this one.
+    upstream = await startFakeOllama({ models: [...DEFAULT_MODELS, { name: MODEL, capabilities: ['completion', 'tools'], contextLength: MODEL_CONTEXT }] });
     gateway = await startTestGateway(await sqlite.create(), upstream.url);
     key = (await gateway.createKey({ name: 'codex' })).key;
   });
@@ -132,6 +183,53 @@ describe('Codex CLI (codex exec) through the gateway', () => {
       expect(output?.tool_call_id).toBe(call?.tool_calls?.[0].id);
     },
     TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "Codex finds metadata for the model (no fallback warning), runs with the gateway's window and keeps its own prompt",
+    async () => {
+      const models = await fetch(`${gateway.proxyUrl}/v1/models/${MODEL}`, { headers: { authorization: `Bearer ${key}` } });
+      const window = ((await models.json()) as { context_window: number }).context_window;
+      expect(window).toBe(MODEL_CONTEXT);
+
+      // Without this project's metadata: Codex warns, assumes its fallback window, and sends its own prompt.
+      upstream.enqueue({ text: 'Fallback answer.' });
+      const bare = await bareCodex(['exec', '--json', '--skip-git-repo-check', 'Say hello']);
+      expect({ code: bare.code, stderr: bare.stderr }).toMatchObject({ code: 0 });
+      expect(errorItems(bare.stdout).some((m) => m.startsWith(METADATA_WARNING))).toBe(true);
+      const [fallbackChat] = chats();
+      const fallbackBody = fallbackChat.body as OllamaChatBody;
+      const codexPrompt = fallbackBody.messages[0];
+      expect(codexPrompt).toMatchObject({ role: 'system', content: expect.stringContaining('Codex CLI') });
+      upstream.reset();
+
+      upstream.enqueue({ text: 'Hello with metadata.' });
+      const run = await codex(['exec', '--json', '--skip-git-repo-check', 'Say hello']);
+      expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+      expect(run.stdout).toContain('Hello with metadata.');
+      // The warning is gone.
+      expect(errorItems(run.stdout).filter((m) => m.startsWith(METADATA_WARNING))).toEqual([]);
+      // Codex was given a catalog for the model, with the gateway's window and, as base instructions,
+      // exactly the prompt it sends on its fallback metadata; and that prompt is what the model received.
+      const config = readFileSync(join(run.codexHome, 'config.toml'), 'utf8');
+      expect(config).toContain(`model_context_window = ${window}`);
+      const catalog = JSON.parse(readFileSync(join(run.codexHome, 'llmproxy-models.json'), 'utf8')) as {
+        models: { slug: string; context_window: number; base_instructions: string }[];
+      };
+      expect(catalog.models).toHaveLength(1);
+      expect(catalog.models[0]).toMatchObject({ slug: MODEL, context_window: window, base_instructions: codexPrompt.content });
+      const [chat] = chats();
+      const body = chat.body as OllamaChatBody;
+      expect(body.messages[0]).toEqual(codexPrompt);
+      // The same tools as on fallback metadata (spawn_agent now offers the gateway's model, not OpenAI's).
+      const names = (b: OllamaChatBody) => b.tools?.map((t) => t.function.name);
+      expect(names(body)).toEqual(names(fallbackBody));
+      // Codex ran the turn with the gateway's window (it keeps 95% of a model's window for input), not
+      // its fallback 272,000 tokens.
+      expect(recordedWindows(bare.codexHome)).toEqual([Math.floor((272_000 * 95) / 100)]);
+      expect(recordedWindows(run.codexHome)).toEqual([Math.floor((window * 95) / 100)]);
+    },
+    2 * TEST_TIMEOUT_MS,
   );
 });
 
