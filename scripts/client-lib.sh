@@ -25,9 +25,18 @@ dotenv() {
 # Prints the context window (tokens) the gateway runs MODEL with for KEY, from GET URL/v1/models/MODEL
 # (its `context_window` field); prints nothing when the gateway cannot say (unreachable, unknown model,
 # an older gateway). DIALECT `anthropic` resolves the name as Claude Code's requests are (claude-* names
-# to the gateway's aliases or default model). Uses node (which both CLIs need), not curl or jq.
+# to the gateway's aliases or default model). Uses node when present (the gateway's machine has it; the
+# Claude Code and Codex CLIs are native binaries), else curl; never jq.
 #   gateway_context_window URL KEY MODEL [anthropic|openai]
 gateway_context_window() {
+  if ! command -v node > /dev/null 2>&1; then
+    command -v curl > /dev/null 2>&1 || return 0
+    local headers=(-H "authorization: Bearer $2")
+    [ "${4:-openai}" != anthropic ] || headers+=(-H "anthropic-version: 2023-06-01")
+    curl -fsS --max-time 5 "${headers[@]}" "$1/v1/models/$3" 2> /dev/null |
+      grep -o '"context_window":[0-9]*' | head -n 1 | cut -d: -f2 || true
+    return 0
+  fi
   LLMPROXY_Q_URL="$1" LLMPROXY_Q_KEY="$2" LLMPROXY_Q_MODEL="$3" LLMPROXY_Q_DIALECT="${4:-openai}" node -e '
     const { LLMPROXY_Q_URL: url, LLMPROXY_Q_KEY: key, LLMPROXY_Q_MODEL: model, LLMPROXY_Q_DIALECT: dialect } = process.env;
     const headers = { authorization: `Bearer ${key}` };
