@@ -15,7 +15,7 @@ const swc = [
   },
 ];
 
-const libs = ['config', 'persistence', 'keys', 'quota', 'metering', 'ollama', 'dialects', 'settings', 'audit', 'api-types'];
+const libs = ['config', 'persistence', 'keys', 'quota', 'metering', 'ollama', 'dialects', 'settings', 'audit', 'api-types', 'upstreams'];
 
 const config: Config = {
   testEnvironment: 'node',

@@ -143,10 +143,15 @@ export interface RecordedRequest {
   readonly settled: Promise<RequestOutcome>;
 }
 
+/** The user-agent of the gateway's upstream polls (libs/upstreams UpstreamPool). */
+export const POLL_AGENT = 'llmproxy-upstream-poll';
+
 export interface FakeOllama {
   readonly url: string;
   readonly port: number;
   readonly requests: RecordedRequest[];
+  /** The gateway's catalogue polls (GET /api/tags, /api/ps with user-agent POLL_AGENT), not in `requests`. */
+  readonly polls: RecordedRequest[];
   /** Exchanges whose response has not ended yet (streams in progress, held, hanging). */
   readonly inFlight: number;
   /** Streams currently waiting in `holdAfterChunks`. */
@@ -480,6 +485,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
   const dims = options.embeddingDimensions ?? DEFAULT_EMBEDDING_DIMENSIONS;
   const catalogue = (options.models ?? [...DEFAULT_MODELS]).map(resolveModel);
   const requests: RecordedRequest[] = [];
+  const polls: RecordedRequest[] = [];
   const queue: ReplyScript[] = [];
   const sockets = new Set<Socket>();
   const exchanges = new Set<Exchange>();
@@ -530,7 +536,10 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     } as RecordedRequest;
     Object.defineProperty(rec, 'settled', { value: settled, enumerable: false });
     settlers.set(rec, settle);
-    requests.push(rec);
+    // The gateway's periodic catalogue polls (libs/upstreams UpstreamPool, user-agent
+    // llmproxy-upstream-poll) are answered like any request but kept apart from what the tests inspect.
+    if (String(req.headers['user-agent'] ?? '').startsWith(POLL_AGENT)) polls.push(rec);
+    else requests.push(rec);
     for (const w of waiters) {
       if (!handedOut.has(rec) && w.predicate(rec)) {
         handedOut.add(rec);
@@ -1103,6 +1112,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     url: `http://${host}:${address.port}`,
     port: address.port,
     requests,
+    polls,
     get inFlight() {
       return exchanges.size;
     },

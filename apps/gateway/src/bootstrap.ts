@@ -13,12 +13,13 @@ import { UsageLog } from '@llmproxy/metering';
 import { createSqlClient, describeOwner, openDatabase, type PostgresClient, SqliteClient, SqliteOwnerLease, type SqliteOwner } from '@llmproxy/persistence';
 import { PostgresQuotaStore, QuotaService, SqliteQuotaStore } from '@llmproxy/quota';
 import { defaultSettings, SettingsService } from '@llmproxy/settings';
+import { Scheduler, UpstreamPool, UpstreamRegistry } from '@llmproxy/upstreams';
 import { AdminAppModule } from './admin/admin-app.module.js';
 import { GatewayExpressAdapter } from './core/express-adapter.js';
 import { ListenerDrain } from './core/listener-drain.js';
 import { createAppLogger, NestWinstonLogger } from './core/logger.js';
 import { GatewayMetrics } from './core/metrics.js';
-import type { SharedResources } from './core/shared-resources.js';
+import type { SharedResources, Upstreams } from './core/shared-resources.js';
 import { UpstreamForwarder } from './proxy/forwarding/upstream-forwarder.js';
 import { ProxyAppModule } from './proxy/proxy-app.module.js';
 
@@ -58,9 +59,11 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
   const metrics = new GatewayMetrics();
   const sqliteStore = sql instanceof SqliteClient ? new SqliteQuotaStore(sql, owner.lease) : undefined;
   const quota = new QuotaService(sqliteStore ?? new PostgresQuotaStore(sql as PostgresClient), config.timeZone);
-  const shared: SharedResources = { config, dataSource, sql, logger, usageLog, metrics, quota };
   if (sqliteStore && owner.lease) owner.releaseAbandoned(sqliteStore);
-  await new SettingsService(sql, defaultSettings(config.ollamaUrl, config.anthropicDefaultModel)).seed();
+  const settings = new SettingsService(sql, defaultSettings(config.ollamaUrl, config.anthropicDefaultModel));
+  await settings.seed();
+  const upstreams = await startUpstreams(config, dataSource, settings, metrics, logger);
+  const shared: SharedResources = { config, dataSource, sql, logger, usageLog, metrics, quota, upstreams };
 
   const nestLogger = new NestWinstonLogger(logger);
   const apps: INestApplication[] = [];
@@ -88,6 +91,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     await admin.listen(config.admin.port, config.admin.host);
   } catch (error) {
     await Promise.allSettled(apps.map((app) => app.close()));
+    upstreams.pool.stop();
     await quota.close().catch(() => undefined);
     owner.release();
     await dataSource.destroy();
@@ -117,6 +121,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
       log('warn', `${quota.unsettled} reservation(s) could not be settled in time; they expire on their own`);
     }
     await Promise.allSettled([proxy.close(), admin.close()]);
+    upstreams.pool.stop();
     await quota.close().catch((error: unknown) => log('warn', `could not write the last quota changes: ${String(error)}`));
     owner.release();
     if (dataSource.isInitialized) await dataSource.destroy();
@@ -130,6 +135,33 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     shared,
     close: (options = {}) => (closing ??= shutDown(options.graceMs ?? config.shutdownGraceMs)),
   };
+}
+
+/**
+ * The upstream list, seeded on the first start of a database from OLLAMA_URLS, else from the Ollama
+ * URL used so far (the `ollama_url` setting, itself seeded from OLLAMA_URL); the pool polls each
+ * server; the scheduler hands out slots. Health changes are logged.
+ */
+async function startUpstreams(config: AppConfig, dataSource: DataSource, settings: SettingsService, metrics: GatewayMetrics, logger: winston.Logger): Promise<Upstreams> {
+  const registry = new UpstreamRegistry(dataSource);
+  await registry.seed(config.ollamaUrls.length > 0 ? config.ollamaUrls : [(await settings.get()).ollamaUrl]);
+  const pool: UpstreamPool = new UpstreamPool(
+    () => registry.list(),
+    { pollMs: config.upstreamPollMs },
+    {
+      changed: () => scheduler.dispatch(),
+      health: (upstream, up) =>
+        logger.log(up ? 'info' : 'warn', `upstream ${upstream.name} is ${up ? 'back' : 'out of rotation (circuit breaker open)'}`, { context: 'upstreams' }),
+    },
+  );
+  const scheduler = new Scheduler(
+    pool,
+    { queueMax: config.queueMax, queueTimeoutMs: config.queueTimeoutMs },
+    { waited: (upstream, seconds) => metrics.queueWaited(upstream.name, seconds), overloaded: (reason) => metrics.overloadedAnswered(reason) },
+  );
+  metrics.watchUpstreams(pool, scheduler);
+  await pool.start();
+  return { registry, pool, scheduler };
 }
 
 /**

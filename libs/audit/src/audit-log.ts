@@ -13,11 +13,14 @@ export type AuditAction =
   | 'key.deactivate'
   | 'key.delete'
   | 'settings.update'
+  | 'upstream.create'
+  | 'upstream.update'
+  | 'upstream.delete'
   | 'login.success'
   | 'login.failure'
   | 'logout';
 
-export type AuditTargetType = 'api_key' | 'settings' | 'admin_session';
+export type AuditTargetType = 'api_key' | 'settings' | 'admin_session' | 'upstream';
 
 export interface AuditEntry {
   action: AuditAction;

@@ -42,6 +42,10 @@ describe('loadConfig', () => {
       adminSessionHours: 12,
       database: { type: 'sqlite', path: join(dir, 'data', 'llmproxy.db'), url: 'sqlite:///./data/llmproxy.db' },
       ollamaUrl: 'http://localhost:11434',
+      ollamaUrls: [],
+      queueMax: 500,
+      queueTimeoutMs: 120_000,
+      upstreamPollMs: 5_000,
       timeZone: 'Europe/Berlin',
       logFile: join(dir, 'logs', 'usage.log'),
       logLevel: 'info',
@@ -57,6 +61,11 @@ describe('loadConfig', () => {
       sqliteOwnerWaitMs: 60_000,
       trustProxy: false,
     });
+  });
+
+  it('reads OLLAMA_URLS as a list of servers and refuses anything but http(s) URLs in it', () => {
+    expect(loadConfig({ ...PASSWORD, OLLAMA_URLS: 'http://gpu1:11434/, http://gpu2:11434' }, cwd()).ollamaUrls).toEqual(['http://gpu1:11434', 'http://gpu2:11434']);
+    expect(() => loadConfig({ ...PASSWORD, OLLAMA_URLS: 'http://gpu1:11434,ftp://gpu2' }, cwd())).toThrow(/^OLLAMA_URLS must be comma-separated http\(s\) URLs/);
   });
 
   it('returns a frozen object', () => {

@@ -19,6 +19,13 @@ export interface AppConfig {
   database: DatabaseConfig;
   /** Seeds the `ollama_url` setting on first start; the setting wins afterwards. */
   ollamaUrl: string;
+  /** OLLAMA_URLS: seeds the upstream list on first start (several servers); empty when unset. */
+  ollamaUrls: string[];
+  /** The fair queue's bounds (libs/upstreams Scheduler), per process. */
+  queueMax: number;
+  queueTimeoutMs: number;
+  /** How often each upstream's models and loaded models are polled. */
+  upstreamPollMs: number;
   timeZone: string;
   logFile: string;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
@@ -117,6 +124,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     adminSessionHours: schema.ADMIN_SESSION_HOURS,
     database: parseDatabaseUrl(schema.DATABASE_URL, cwd),
     ollamaUrl: schema.OLLAMA_URL.replace(/\/+$/, ''),
+    ollamaUrls: (schema.OLLAMA_URLS ?? '').split(',').map((url) => url.trim().replace(/\/+$/, '')).filter(Boolean),
+    queueMax: schema.QUEUE_MAX,
+    queueTimeoutMs: schema.QUEUE_TIMEOUT_S * 1000,
+    upstreamPollMs: schema.UPSTREAM_POLL_S * 1000,
     timeZone: schema.APP_TZ,
     logFile: resolve(cwd, schema.LOG_FILE),
     logLevel: schema.LOG_LEVEL as AppConfig['logLevel'],

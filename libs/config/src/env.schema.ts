@@ -46,6 +46,18 @@ class IsHttpUrl implements ValidatorConstraintInterface {
   }
 }
 
+@ValidatorConstraint({ name: 'httpUrlList' })
+class IsHttpUrlList implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'string') return false;
+    const urls = value.split(',').map((url) => url.trim()).filter(Boolean);
+    return urls.length > 0 && urls.every((url) => new IsHttpUrl().validate(url));
+  }
+  defaultMessage(): string {
+    return 'must be comma-separated http(s) URLs such as http://gpu1:11434,http://gpu2:11434';
+  }
+}
+
 @ValidatorConstraint({ name: 'trustProxy' })
 class IsTrustProxy implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
@@ -114,6 +126,22 @@ export class EnvSchema {
   @Validate(IsHttpUrl)
   OLLAMA_URL = 'http://localhost:11434';
 
+  /** Several Ollama servers, comma-separated: seed the upstream list on first start (instead of OLLAMA_URL). */
+  @IsOptional() @Validate(IsHttpUrlList)
+  OLLAMA_URLS?: string;
+
+  /** Requests that may wait in this process for a free Ollama slot; beyond that: "overloaded" at once. */
+  @Transform(toInt) @Min(0) @Max(1_000_000) @IsInt()
+  QUEUE_MAX = 500;
+
+  /** Seconds a request may wait for a free Ollama slot before it is answered "overloaded". */
+  @Transform(toInt) @Min(1) @Max(86_400) @IsInt()
+  QUEUE_TIMEOUT_S = 120;
+
+  /** Seconds between two polls of each Ollama server's models (/api/tags) and loaded models (/api/ps). */
+  @Transform(toInt) @Min(1) @Max(3600) @IsInt()
+  UPSTREAM_POLL_S = 5;
+
   @Validate(IsTimeZone)
   APP_TZ = 'Europe/Berlin';
 
@@ -176,6 +204,10 @@ export const ENV_VARIABLES = [
   'ADMIN_SESSION_HOURS',
   'DATABASE_URL',
   'OLLAMA_URL',
+  'OLLAMA_URLS',
+  'QUEUE_MAX',
+  'QUEUE_TIMEOUT_S',
+  'UPSTREAM_POLL_S',
   'APP_TZ',
   'LOG_FILE',
   'ALLOWED_ORIGINS',

@@ -3,7 +3,7 @@ import { Batcher, PostgresClient, readTimestamp, SqlClient, type Row } from '@ll
 import type { ApiKeyRecord } from './api-key.js';
 import { hashKey } from './key-material.js';
 
-const COLUMNS = `id, name, is_active, expires_at, allowed_models, max_concurrent,
+const COLUMNS = `id, name, is_active, expires_at, allowed_models, max_concurrent, queue_weight,
   daily_token_limit, monthly_token_limit, daily_request_limit, monthly_request_limit`;
 const BY_HASH = `SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`;
 /** PostgreSQL: the lookups of a batch in one statement (see `ApiKeyLookup`). */
@@ -73,6 +73,7 @@ function toRecord(row: Record<string, unknown>): ApiKeyRecord {
     expiresAt: readTimestamp(row.expires_at),
     allowedModels: row.allowed_models == null ? null : (JSON.parse(String(row.allowed_models)) as string[]),
     maxConcurrent: nullableNumber(row.max_concurrent),
+    queueWeight: Number(row.queue_weight ?? 1) || 1,
     limits: {
       dailyTokens: nullableNumber(row.daily_token_limit),
       monthlyTokens: nullableNumber(row.monthly_token_limit),

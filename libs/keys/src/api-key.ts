@@ -7,6 +7,8 @@ export interface ApiKeyRecord {
   /** null = every model. */
   allowedModels: string[] | null;
   maxConcurrent: number | null;
+  /** Turns per round in the fair queue (default 1). */
+  queueWeight?: number;
   limits: QuotaLimits;
 }
 

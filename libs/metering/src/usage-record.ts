@@ -14,6 +14,8 @@ export interface UsageRecord {
   completion_tokens?: number;
   /** false when a count came from tiktoken because Ollama did not send it. */
   tokens_exact?: boolean;
+  /** The upstream (Ollama server, by its admin-given name) that answered; null when none did. */
+  upstream?: string | null;
   /** Short machine-readable reason when the request did not complete normally. */
-  outcome?: 'ok' | 'client_aborted' | 'upstream_error' | 'upstream_unreachable' | 'upstream_timeout' | 'refused';
+  outcome?: 'ok' | 'client_aborted' | 'upstream_error' | 'upstream_unreachable' | 'upstream_timeout' | 'refused' | 'overloaded';
 }

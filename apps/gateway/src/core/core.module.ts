@@ -7,6 +7,7 @@ import { UsageLog } from '@llmproxy/metering';
 import { SqlClient } from '@llmproxy/persistence';
 import { QuotaService } from '@llmproxy/quota';
 import { defaultSettings, SETTINGS_DEFAULTS, SettingsService } from '@llmproxy/settings';
+import { Scheduler, UpstreamPool, UpstreamRegistry } from '@llmproxy/upstreams';
 import { GatewayMetrics } from './metrics.js';
 import { APP_LOGGER, type SharedResources } from './shared-resources.js';
 
@@ -31,12 +32,15 @@ export class CoreModule {
         { provide: GatewayMetrics, useValue: shared.metrics },
         { provide: SETTINGS_DEFAULTS, useValue: defaultSettings(config.ollamaUrl, config.anthropicDefaultModel) },
         { provide: QuotaService, useValue: shared.quota },
+        { provide: UpstreamRegistry, useValue: shared.upstreams.registry },
+        { provide: UpstreamPool, useValue: shared.upstreams.pool },
+        { provide: Scheduler, useValue: shared.upstreams.scheduler },
         AuditLog,
         SettingsService,
         ApiKeyLookup,
         ApiKeysService,
       ],
-      exports: [ConfigModule, DataSource, SqlClient, UsageLog, APP_LOGGER, GatewayMetrics, QuotaService, AuditLog, SettingsService, ApiKeyLookup, ApiKeysService],
+      exports: [ConfigModule, DataSource, SqlClient, UsageLog, APP_LOGGER, GatewayMetrics, QuotaService, UpstreamRegistry, UpstreamPool, Scheduler, AuditLog, SettingsService, ApiKeyLookup, ApiKeysService],
     };
   }
 }

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Dialect } from '@llmproxy/dialects';
 import type { QuotaKind } from '@llmproxy/quota';
+import type { Scheduler, UpstreamPool } from '@llmproxy/upstreams';
 
 /** Why a call to Ollama failed, as the usage log names it. */
 export type UpstreamFailureOutcome = 'upstream_error' | 'upstream_unreachable' | 'upstream_timeout';
@@ -65,6 +66,28 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly queueWait = new Histogram({
+    name: 'llmproxy_queue_wait_seconds',
+    help: "Time inference requests waited in the gateway's fair queue for a free slot, by the upstream that then served them.",
+    labelNames: ['upstream'] as const,
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+
+  private readonly failovers = new Counter({
+    name: 'llmproxy_upstream_failovers_total',
+    help: 'Requests moved to another upstream after this one failed before the first byte.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly overloaded = new Counter({
+    name: 'llmproxy_queue_overloaded_total',
+    help: 'Requests answered "overloaded" (Anthropic 529, OpenAI and Ollama 503) because the queue was full or they waited too long.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // Process CPU, memory, event-loop lag, GC: the usual nodejs_*/process_* series.
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -114,6 +137,65 @@ export class GatewayMetrics {
 
   streamEnded(): void {
     this.streams.dec();
+  }
+
+  queueWaited(upstream: string, seconds: number): void {
+    this.child(this.queueWait, 'q', upstream).observe(seconds);
+  }
+
+  failedOver(upstream: string): void {
+    this.failovers.labels(upstream).inc();
+  }
+
+  overloadedAnswered(reason: string): void {
+    this.overloaded.labels(reason).inc();
+  }
+
+  /**
+   * Series read from the upstream pool and the scheduler when /metrics is scraped (nothing on the
+   * data plane): requests in flight and breaker state per upstream, requests waiting in the queue.
+   */
+  watchUpstreams(pool: UpstreamPool, scheduler: Scheduler): void {
+    const breakerValue = { closed: 0, half_open: 1, open: 2 } as const;
+    new Gauge({
+      name: 'llmproxy_upstream_in_flight',
+      help: 'Requests this process has in flight on each upstream (at most its max_parallel).',
+      labelNames: ['upstream'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const upstream of pool.upstreams()) this.labels(upstream.name).set(upstream.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'llmproxy_upstream_breaker_state',
+      help: "Each upstream's circuit breaker in this process: 0 closed (in use), 1 half open (one probe), 2 open (out).",
+      labelNames: ['upstream'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const upstream of pool.upstreams()) this.labels(upstream.name).set(breakerValue[upstream.breaker.state(now)]);
+      },
+    });
+    new Gauge({
+      name: 'llmproxy_upstream_queue_length',
+      help: 'Requests waiting in this process for a slot, by upstream that could serve them (a request may count for several).',
+      labelNames: ['upstream'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const upstream of pool.upstreams()) this.labels(upstream.name).set(scheduler.waitingFor(upstream));
+      },
+    });
+    new Gauge({
+      name: 'llmproxy_queue_length',
+      help: "Requests waiting in this process's fair queue for a free slot on an upstream.",
+      registers: [this.registry],
+      collect() {
+        this.set(scheduler.waiting);
+      },
+    });
   }
 
   /** The exposition (text format 0.0.4) and its content type. */

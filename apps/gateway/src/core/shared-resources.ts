@@ -4,6 +4,7 @@ import type { AppConfig } from '@llmproxy/config';
 import type { UsageLog } from '@llmproxy/metering';
 import type { SqlClient } from '@llmproxy/persistence';
 import type { QuotaService } from '@llmproxy/quota';
+import type { Scheduler, UpstreamPool, UpstreamRegistry } from '@llmproxy/upstreams';
 import type { GatewayMetrics } from './metrics.js';
 
 /** Created once by the composition root and handed to both Nest applications. */
@@ -19,6 +20,17 @@ export interface SharedResources {
    * SqliteQuotaStore), so the admin's usage figures must come from the same instance as the proxy's.
    */
   quota: QuotaService;
+  /**
+   * The Ollama servers: their list in the database (shared by replicas), what this process polled of
+   * each (models, loaded models, breaker), and its slots and fair queue (per process).
+   */
+  upstreams: Upstreams;
+}
+
+export interface Upstreams {
+  registry: UpstreamRegistry;
+  pool: UpstreamPool;
+  scheduler: Scheduler;
 }
 
 /** Injection token of the process's winston logger. */

@@ -4,7 +4,7 @@ import axios, { type AxiosInstance } from 'axios';
 import type { AppConfig } from '@llmproxy/config';
 import { SqlClient } from '@llmproxy/persistence';
 import { QuotaService } from '@llmproxy/quota';
-import { SettingsService } from '@llmproxy/settings';
+import { UpstreamPool } from '@llmproxy/upstreams';
 
 /** How long each readiness check may take before it counts as failed. */
 export const READINESS_TIMEOUT_MS = 2_000;
@@ -28,8 +28,8 @@ interface Probe {
 const probes = new WeakMap<SqlClient, Probe>();
 
 /**
- * Whether this replica can serve: the database answers a trivial query and Ollama answers
- * GET /api/version, each within two seconds, checked in parallel. /readyz needs no credentials, so
+ * Whether this replica can serve: the database answers a trivial query and at least one enabled
+ * Ollama server answers GET /api/version, each within two seconds, checked in parallel. /readyz needs no credentials, so
  * a flood of probes must not become a flood of queries and Ollama calls: one probe answers every
  * /readyz for a second after it started (and those that arrive while it runs). Whether the quota
  * ledger can write is known in memory and asked every time: while it cannot, admissions are
@@ -43,7 +43,7 @@ export class ReadinessCheck {
 
   constructor(
     private readonly sql: SqlClient,
-    private readonly settings: SettingsService,
+    private readonly pool: UpstreamPool,
     private readonly quota: QuotaService,
     config: ConfigService<AppConfig, true>,
   ) {
@@ -75,12 +75,15 @@ export class ReadinessCheck {
     }
   }
 
+  /** Ready while at least one enabled upstream answers (the pool's list is in memory: no database read). */
   private async ollama(): Promise<boolean> {
-    // The admin's setting wins; with the database down, the configured URL still tells about Ollama.
-    const ollamaUrl = await withTimeout(this.settings.get()).then(
-      (settings) => settings.ollamaUrl,
-      () => this.fallbackOllamaUrl,
-    );
+    const enabled = this.pool.enabled().map((upstream) => upstream.url);
+    const urls = enabled.length > 0 || this.pool.upstreams().length > 0 ? enabled : [this.fallbackOllamaUrl];
+    const answers = await Promise.all(urls.map((url) => this.answers(url)));
+    return answers.some(Boolean);
+  }
+
+  private async answers(ollamaUrl: string): Promise<boolean> {
     try {
       const response = await this.http.get<{ version?: unknown }>(`${ollamaUrl}/api/version`);
       return typeof response.data?.version === 'string';

@@ -7,6 +7,7 @@ import { AnthropicController } from './anthropic/anthropic.controller.js';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { JsonBodyInterceptor } from './body/json-body.interceptor.js';
 import { ProxyExceptionFilter } from './errors/proxy-exception.filter.js';
+import { UpstreamDispatch } from './forwarding/upstream-dispatch.js';
 import { UpstreamForwarder } from './forwarding/upstream-forwarder.js';
 import { ModelResolver } from './models/model-resolver.js';
 import { OllamaNativeController } from './native/ollama-native.controller.js';
@@ -27,6 +28,7 @@ export class ProxyAppModule {
       imports: [CoreModule.forRoot(shared), HealthModule],
       controllers: [OllamaNativeController, UsageController, AnthropicController, OpenAiController, ResponsesController],
       providers: [
+        UpstreamDispatch,
         UpstreamForwarder,
         InferenceGate,
         ModelResolver,

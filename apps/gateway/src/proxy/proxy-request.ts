@@ -24,6 +24,8 @@ export interface Metering {
    * the server the prompt's evaluation).
    */
   evaluated: boolean;
+  /** The upstream (its name) that answered, when one did. */
+  upstream?: string;
 }
 
 /** An Express request as it moves through the proxy's guard, interceptors and controllers. */

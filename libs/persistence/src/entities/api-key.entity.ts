@@ -42,6 +42,10 @@ export class ApiKeyEntity {
   @Column({ name: 'max_concurrent', type: 'integer', nullable: true })
   maxConcurrent!: number | null;
 
+  /** Turns per round in the fair queue for a busy Ollama server (libs/upstreams Scheduler). */
+  @Column({ name: 'queue_weight', type: 'integer', default: 1 })
+  queueWeight!: number;
+
   @Column({ name: 'daily_token_limit', ...bigintNumber, nullable: true })
   dailyTokenLimit!: number | null;
 

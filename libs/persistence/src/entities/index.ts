@@ -2,6 +2,7 @@ import { AdminSessionEntity } from './admin-session.entity.js';
 import { ApiKeyEntity } from './api-key.entity.js';
 import { AuditLogEntity } from './audit-log.entity.js';
 import { SettingEntity } from './setting.entity.js';
+import { UpstreamEntity } from './upstream.entity.js';
 
-export { AdminSessionEntity, ApiKeyEntity, AuditLogEntity, SettingEntity };
-export const entities = [ApiKeyEntity, SettingEntity, AdminSessionEntity, AuditLogEntity];
+export { AdminSessionEntity, ApiKeyEntity, AuditLogEntity, SettingEntity, UpstreamEntity };
+export const entities = [ApiKeyEntity, SettingEntity, AdminSessionEntity, AuditLogEntity, UpstreamEntity];

@@ -1,21 +1,20 @@
 import { BadGatewayException, BadRequestException, Injectable } from '@nestjs/common';
 import { canonicalModelName as canonical } from '@llmproxy/dialects';
-import { SettingsService } from '@llmproxy/settings';
+import { UpstreamPool } from '@llmproxy/upstreams';
 import { OllamaProbe } from '../ollama/ollama-probe.js';
 
-/** A key's allow-list may only name models Ollama has (a typo would lock the key out silently). */
+/** A key's allow-list may only name models one of the Ollama servers has (a typo would lock the key out silently). */
 @Injectable()
 export class ModelAllowList {
   constructor(
-    private readonly settings: SettingsService,
+    private readonly pool: UpstreamPool,
     private readonly ollama: OllamaProbe,
   ) {}
 
   /** Throws 400 naming the first unknown model, or 502 when Ollama cannot be asked. Null/absent: nothing to check. */
   async check(models: readonly string[] | null | undefined): Promise<void> {
     if (!models || models.length === 0) return;
-    const { ollamaUrl } = await this.settings.get();
-    const known = await this.ollama.models(ollamaUrl).catch((error: Error) => {
+    const known = await this.ollama.modelsOf(this.pool.enabled().map((upstream) => upstream.url)).catch((error: Error) => {
       throw new BadGatewayException(`allowed_models cannot be checked: ${error.message}`);
     });
     const names = new Set(known.map((model) => canonical(model.name)));

@@ -30,6 +30,21 @@ export class OllamaProbe {
     }
   }
 
+  /**
+   * The models of several servers, asked fresh and merged by name (the first listed wins); throws the
+   * first server's 502 when none answers. Servers that do not answer are left out.
+   */
+  async modelsOf(baseUrls: readonly string[]): Promise<TagEntry[]> {
+    const answers = await Promise.allSettled(baseUrls.map((url) => this.models(url)));
+    const failed = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
+    if (failed && answers.every((answer) => answer.status === 'rejected')) throw failed.reason;
+    if (baseUrls.length === 0) throw new BadGatewayException('no Ollama server is configured and enabled (see Upstreams)');
+    const seen = new Set<string>();
+    return answers
+      .flatMap((answer) => (answer.status === 'fulfilled' ? answer.value : []))
+      .filter((tag) => !seen.has(tag.name) && seen.add(tag.name) !== undefined);
+  }
+
   /** GET /api/tags; throws 502 with a readable message when Ollama does not answer. */
   async models(baseUrl: string): Promise<TagEntry[]> {
     try {

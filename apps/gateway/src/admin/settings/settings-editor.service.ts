@@ -1,6 +1,7 @@
 import type { Settings as SettingsView } from '@llmproxy/api-types';
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable } from '@nestjs/common';
 import { SettingsService, type Settings } from '@llmproxy/settings';
+import { UpstreamPool, UpstreamRegistry } from '@llmproxy/upstreams';
 import { OllamaProbe, type OllamaStatus } from '../ollama/ollama-probe.js';
 
 /** Settings as the admin API shows them. */
@@ -23,23 +24,33 @@ export interface SettingsChange {
  * Edits the run-time settings. Every save checks that Ollama answers at the (new or current) URL and
  * reports it; a new URL that does not answer is refused unless the admin insists (saveUnreachable),
  * so a typo cannot silently cut every key off.
+ *
+ * `ollama_url` is the one-server view of the upstream list: it shows the first upstream's URL, and
+ * changing it changes the URL of the only upstream. With several, they are edited under Upstreams.
  */
 @Injectable()
 export class SettingsEditor {
   constructor(
     private readonly settings: SettingsService,
     private readonly ollama: OllamaProbe,
+    private readonly registry: UpstreamRegistry,
+    private readonly pool: UpstreamPool,
   ) {}
 
   async view(): Promise<SettingsView> {
-    return toView(await this.settings.get());
+    return this.toView(await this.settings.get());
   }
 
   async update(change: SettingsChange): Promise<{ settings: SettingsView; ollama: OllamaStatus }> {
     const current = await this.settings.get();
+    const upstreams = await this.registry.list();
+    const currentUrl = upstreams[0]?.url ?? current.ollamaUrl;
     const newUrl = change.ollamaUrl?.replace(/\/+$/, '');
-    const ollama = await this.ollama.status(newUrl ?? current.ollamaUrl);
-    if (newUrl !== undefined && newUrl !== current.ollamaUrl && !ollama.reachable && !change.saveUnreachable) {
+    if (newUrl !== undefined && newUrl !== currentUrl && upstreams.length > 1) {
+      throw new ConflictException(`ollama_url: ${upstreams.length} Ollama servers are configured; change their URLs under Upstreams (/api/upstreams)`);
+    }
+    const ollama = await this.ollama.status(newUrl ?? currentUrl);
+    if (newUrl !== undefined && newUrl !== currentUrl && !ollama.reachable && !change.saveUnreachable) {
       throw new BadRequestException({
         statusCode: 400,
         error: 'Bad Request',
@@ -63,13 +74,24 @@ export class SettingsEditor {
       allowLoadOptions: change.allowLoadOptions,
       allowCloudModels: change.allowCloudModels,
     };
-    return { settings: toView(await this.settings.update(patch)), ollama };
+    const saved = await this.settings.update(patch);
+    if (newUrl !== undefined && newUrl !== currentUrl) {
+      if (upstreams.length === 1) await this.registry.update(upstreams[0]!.id, { url: newUrl });
+      else await this.registry.create({ name: 'ollama', url: newUrl });
+      await this.pool.refresh();
+    }
+    return { settings: await this.toView(saved), ollama };
+  }
+
+  private async toView(settings: Settings): Promise<SettingsView> {
+    const first = (await this.registry.list())[0];
+    return view(settings, first?.url ?? settings.ollamaUrl);
   }
 }
 
-function toView(settings: Settings): SettingsView {
+function view(settings: Settings, ollamaUrl: string): SettingsView {
   return {
-    ollama_url: settings.ollamaUrl,
+    ollama_url: ollamaUrl,
     default_model: settings.defaultModel,
     model_aliases: settings.modelAliases,
     num_ctx: settings.numCtx,

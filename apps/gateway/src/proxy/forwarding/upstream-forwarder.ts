@@ -1,16 +1,17 @@
-import { Injectable, type OnModuleDestroy, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Response } from 'express';
 import type { AppConfig } from '@llmproxy/config';
 import { dialectForPath } from '@llmproxy/dialects';
 import { OllamaMeter, type UsageRecord } from '@llmproxy/metering';
 import type { OllamaChunk } from '@llmproxy/ollama';
-import { NdjsonScanner, OllamaUpstream, toUpstreamError, UpstreamError, type UpstreamRequest } from '@llmproxy/ollama';
-import { SettingsService } from '@llmproxy/settings';
+import { NdjsonScanner, toUpstreamError, UpstreamError, type UpstreamRequest } from '@llmproxy/ollama';
+import { OverloadedError } from '@llmproxy/upstreams';
 import { GatewayMetrics, type UpstreamFailureOutcome } from '../../core/metrics.js';
 import type { Metering, ProxyRequest } from '../proxy-request.js';
 import { InferenceGate } from '../quota/inference-gate.js';
 import { ClientStalledError, watchClient, type WatchedClient } from './client-watch.js';
+import { overloaded, UPSTREAM_HEADER, UpstreamDispatch, type Dispatched } from './upstream-dispatch.js';
 import type { TranslatedExchange } from './translated-exchange.js';
 
 export interface ForwardOptions {
@@ -22,6 +23,8 @@ export interface ForwardOptions {
   meter?: { model: string | null; stream: boolean };
   /** Catalogue answers (small JSON) that are rewritten before they reach the client. */
   rewriteJson?: (value: unknown) => unknown;
+  /** A catalogue call about one model (/api/show): sent to an upstream that has it. */
+  model?: string;
 }
 
 /** Response headers of Ollama's that reach the client; nothing else does (no set-cookie, no server banner). */
@@ -44,27 +47,17 @@ interface Exchange {
  * are metered on the way through into `request.metering`, which the quota interceptor settles.
  */
 @Injectable()
-export class UpstreamForwarder implements OnModuleDestroy {
-  private readonly upstream: OllamaUpstream;
+export class UpstreamForwarder {
   private readonly exchanges = new Set<Exchange>();
   private readonly stallMs: number;
 
   constructor(
     config: ConfigService<AppConfig, true>,
-    private readonly settings: SettingsService,
+    private readonly dispatch: UpstreamDispatch,
     private readonly metrics: GatewayMetrics,
     private readonly gate: InferenceGate,
   ) {
     this.stallMs = config.get('clientStallTimeoutMs', { infer: true });
-    this.upstream = new OllamaUpstream({
-      connectMs: 2_000,
-      firstByteMs: config.get('upstreamTimeoutMs', { infer: true }),
-      idleMs: config.get('upstreamIdleTimeoutMs', { infer: true }),
-    });
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.upstream.close();
   }
 
   /**
@@ -83,7 +76,6 @@ export class UpstreamForwarder implements OnModuleDestroy {
   async forward(request: ProxyRequest, response: Response, options: ForwardOptions): Promise<void> {
     const client = watchClient(request, response, this.stallMs);
     if (options.meter && !(await this.admit(request, response, options.body ?? {}, client, options.meter.model, options.meter.stream))) return;
-    const { ollamaUrl } = await this.settings.get();
     const abort = client.abort;
     const exchange: Exchange = { abort, cutByShutdown: false };
     this.exchanges.add(exchange);
@@ -92,26 +84,32 @@ export class UpstreamForwarder implements OnModuleDestroy {
     if (streaming) this.metrics.streamStarted();
     let firstChunk = meter !== undefined;
     const state: ExchangeState = { outcome: 'ok', status: 502, evaluated: false };
+    let dispatched: Dispatched | undefined;
     try {
-      const upstream = await this.upstream
-        .send(ollamaUrl, {
-          method: options.method,
-          path: options.path,
-          body: options.body === undefined ? undefined : JSON.stringify(options.body),
-          signal: abort.signal,
-        })
-        .catch((error: unknown) => {
+      const target = { method: options.method, path: options.path, body: options.body === undefined ? undefined : JSON.stringify(options.body), signal: abort.signal };
+      dispatched = await (options.meter ? this.dispatch.inference(request, options.meter.model, target) : this.dispatch.control(options.model ?? null, target)).catch(
+        (error: unknown) => {
           if (exchange.cutByShutdown) {
             state.outcome = 'upstream_error';
             state.status = 503;
             throw new ServiceUnavailableException(SHUTDOWN_MESSAGE, { cause: error });
           }
-          const failure = toUpstreamError(error, ollamaUrl);
+          if (error instanceof OverloadedError) {
+            const answer = overloaded(error, 'ollama', response);
+            state.outcome = 'overloaded';
+            state.status = answer.status;
+            throw answer;
+          }
+          const failure = toUpstreamError(error, '');
           state.outcome = outcomeOf(failure);
           state.status = failure.failure === 'aborted' ? 499 : failure.status;
           state.evaluated = reachedOllama(failure);
           throw failure;
-        });
+        },
+      );
+      const upstream = dispatched.response;
+      state.upstream = dispatched.upstream.name;
+      response.setHeader(UPSTREAM_HEADER, dispatched.upstream.name);
       state.status = upstream.status;
       state.evaluated = !refusedByOllama(upstream.status);
       response.status(upstream.status).setHeader('x-request-id', request.requestId);
@@ -150,7 +148,8 @@ export class UpstreamForwarder implements OnModuleDestroy {
           return;
         }
         state.outcome = 'upstream_error';
-        const failure = error instanceof UpstreamError ? error : toUpstreamError(error, ollamaUrl);
+        const failure = error instanceof UpstreamError ? error : toUpstreamError(error, dispatched.upstream.url);
+        if (!exchange.cutByShutdown) state.midStream = failure.message;
         const message = exchange.cutByShutdown ? SHUTDOWN_MESSAGE : failure.message;
         if (!response.headersSent) {
           // A whole answer cut before it was complete: nothing was sent, so an error status can be.
@@ -165,6 +164,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
       if (state.outcome === 'client_aborted') return;
       throw error;
     } finally {
+      dispatched?.done(state.midStream);
       client.release();
       this.exchanges.delete(exchange);
       if (streaming) this.metrics.streamEnded();
@@ -216,7 +216,6 @@ export class UpstreamForwarder implements OnModuleDestroy {
   async translate(request: ProxyRequest, response: Response, exchange: TranslatedExchange): Promise<void> {
     const client = watchClient(request, response, this.stallMs);
     if (!(await this.admit(request, response, exchange.body as Record<string, unknown>, client, exchange.model, exchange.sse !== undefined))) return;
-    const { ollamaUrl } = await this.settings.get();
     const abort = client.abort;
     const inFlight: Exchange = { abort, cutByShutdown: false };
     this.exchanges.add(inFlight);
@@ -261,18 +260,28 @@ export class UpstreamForwarder implements OnModuleDestroy {
       }
     };
     if (sse) this.metrics.streamStarted();
+    let dispatched: Dispatched | undefined;
     try {
       if (sse?.startAfterMs !== undefined) startTimer = setTimeout(startSse, sse.startAfterMs);
       let upstream;
       try {
-        upstream = await this.upstream.send(ollamaUrl, { method: 'POST', path: exchange.path, body: JSON.stringify(exchange.body), signal: abort.signal });
+        dispatched = await this.dispatch.inference(request, exchange.model, { method: 'POST', path: exchange.path, body: JSON.stringify(exchange.body), signal: abort.signal });
+        upstream = dispatched.response;
+        state.upstream = dispatched.upstream.name;
+        if (!response.headersSent) response.setHeader(UPSTREAM_HEADER, dispatched.upstream.name);
       } catch (error) {
         if (inFlight.cutByShutdown) {
           state.outcome = 'upstream_error';
           fail(503, SHUTDOWN_MESSAGE);
           return;
         }
-        const failure = toUpstreamError(error, ollamaUrl);
+        if (error instanceof OverloadedError) {
+          const answer = overloaded(error, dialect, response);
+          state.outcome = 'overloaded';
+          fail(answer.status, answer.message);
+          return;
+        }
+        const failure = toUpstreamError(error, '');
         state.evaluated = reachedOllama(failure);
         if (failure.failure === 'aborted') {
           state.outcome = 'client_aborted';
@@ -321,7 +330,8 @@ export class UpstreamForwarder implements OnModuleDestroy {
           fail(503, SHUTDOWN_MESSAGE);
           return;
         }
-        const failure = error instanceof UpstreamError ? error : toUpstreamError(error, ollamaUrl);
+        const failure = error instanceof UpstreamError ? error : toUpstreamError(error, dispatched!.upstream.url);
+        state.midStream = failure.message;
         fail(502, failure.message);
         return;
       }
@@ -339,6 +349,7 @@ export class UpstreamForwarder implements OnModuleDestroy {
         response.status(200).setHeader('x-request-id', request.requestId).json(exchange.json!.end(meter));
       }
     } finally {
+      dispatched?.done(state.midStream);
       clearTimeout(startTimer);
       clearTimeout(pingTimer);
       client.release();
@@ -364,6 +375,10 @@ function outcomeOf(failure: UpstreamError): NonNullable<UsageRecord['outcome']> 
 interface ExchangeState {
   outcome: UsageRecord['outcome'];
   status: number;
+  /** The upstream that answered (its name), for the usage log. */
+  upstream?: string;
+  /** Why the upstream failed after its first byte (its breaker counts it); not a client abort or the shutdown. */
+  midStream?: string;
   /** The request reached Ollama and Ollama did not refuse it with an error status: its prompt may have been evaluated. */
   evaluated: boolean;
 }
@@ -393,6 +408,7 @@ function metering(model: string | null, stream: boolean, state: ExchangeState, m
     generated: meter?.generated ?? '',
     producedOutput: (meter?.chunks ?? 0) > 0 || meter?.done === true,
     evaluated: state.evaluated,
+    upstream: state.upstream,
   };
 }
 

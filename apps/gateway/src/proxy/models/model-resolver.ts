@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { allowListPermits, DialectError, modelNotFoundMessage, resolveModelName, sameModel, type TranslatedDialect } from '@llmproxy/dialects';
 import type { ApiKeyRecord } from '@llmproxy/keys';
-import { ModelCatalogue, toUpstreamError } from '@llmproxy/ollama';
+import { ModelCatalogue, type TagEntry } from '@llmproxy/ollama';
+import { UpstreamPool } from '@llmproxy/upstreams';
 import { SettingsService, type Settings } from '@llmproxy/settings';
 
 export interface ResolvedModel {
@@ -24,7 +25,29 @@ export interface ResolvedModel {
 export class ModelResolver {
   readonly catalogue = new ModelCatalogue();
 
-  constructor(private readonly settings: SettingsService) {}
+  constructor(
+    private readonly settings: SettingsService,
+    private readonly pool: UpstreamPool,
+  ) {}
+
+  /** The models of every answering upstream, merged (UpstreamPool.models); throws the upstreams' error when none answers. */
+  models(): Promise<TagEntry[]> {
+    return this.pool.models();
+  }
+
+  /** What /api/show says of the model, asked of an upstream that has it: capabilities ([] when unknown). */
+  async capabilities(model: string): Promise<string[]> {
+    const upstream = this.pool.withModel(model);
+    if (!upstream) return [];
+    return this.catalogue.modelCapabilities(upstream.url, model).catch((): string[] => []);
+  }
+
+  /** The model's own context length from /api/show on an upstream that has it; undefined when unknown. */
+  async modelContextLength(model: string): Promise<number | undefined> {
+    const upstream = this.pool.withModel(model);
+    if (!upstream) return undefined;
+    return this.catalogue.modelContextLength(upstream.url, model).catch(() => undefined);
+  }
 
   /**
    * The Ollama model that serves `requested` for `key` in `dialect`. The allow-list is checked
@@ -34,12 +57,7 @@ export class ModelResolver {
    */
   async resolveAllowed(key: ApiKeyRecord, requested: string, dialect: TranslatedDialect): Promise<ResolvedModel> {
     const settings = await this.settings.get();
-    let available: string[];
-    try {
-      available = (await this.catalogue.models(settings.ollamaUrl)).map((tag) => tag.name);
-    } catch (error) {
-      throw toUpstreamError(error, settings.ollamaUrl);
-    }
+    const available = (await this.models()).map((tag) => tag.name);
     const resolution = resolveModelName(requested, dialect, { available, aliases: settings.modelAliases, defaultModel: settings.defaultModel });
     if (!resolution.found) throw new DialectError(404, modelNotFoundMessage(requested, resolution), 'model');
     const model = resolution.model;
@@ -47,7 +65,7 @@ export class ModelResolver {
       const via = sameModel(model, requested) ? '' : ` (served by Ollama model '${model}')`;
       throw new DialectError(403, `model '${requested}'${via} is not allowed for this API key`, 'model');
     }
-    const capabilities = await this.catalogue.modelCapabilities(settings.ollamaUrl, model).catch((): string[] => []);
+    const capabilities = await this.capabilities(model);
     return { model, capabilities, thinkingCapable: capabilities.includes('thinking'), settings };
   }
 
@@ -59,7 +77,7 @@ export class ModelResolver {
   async contextWindow(resolved: ResolvedModel): Promise<number> {
     const { settings } = resolved;
     const numCtx = Math.min(settings.numCtx, settings.maxNumCtx ?? settings.numCtx);
-    const modelLength = await this.catalogue.modelContextLength(settings.ollamaUrl, resolved.model).catch(() => undefined);
+    const modelLength = await this.modelContextLength(resolved.model);
     return Math.min(numCtx, modelLength ?? numCtx);
   }
 }

@@ -3,22 +3,24 @@ import type { Response } from 'express';
 import { Public } from '../../common/public.decorator.js';
 import { ReadsJsonBody } from '../body/json-body.decorator.js';
 import { Inference } from '../quota/inference.decorator.js';
+import { UpstreamPool } from '@llmproxy/upstreams';
+import { UpstreamDispatch } from '../forwarding/upstream-dispatch.js';
 import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
 import type { ProxyRequest } from '../proxy-request.js';
 import { canonicalModelName } from '@llmproxy/dialects';
 import { modelAllowed, requireModel } from './model-access.js';
 
-interface TagsBody {
-  models?: { name?: string; model?: string }[];
-}
-
 /**
- * Ollama's native API, authenticated. Inference and catalogue routes are forwarded; model
- * management (pull, push, create, copy, delete, blobs) never reaches Ollama through the gateway.
+ * Ollama's native API, authenticated. Inference goes through the scheduler to an upstream that has
+ * the model; the catalogue (/api/tags, /api/ps) is merged over the upstreams; model management (pull, push, create, copy, delete, blobs) never reaches Ollama through the gateway.
  */
 @Controller()
 export class OllamaNativeController {
-  constructor(private readonly forwarder: UpstreamForwarder) {}
+  constructor(
+    private readonly forwarder: UpstreamForwarder,
+    private readonly dispatch: UpstreamDispatch,
+    private readonly pool: UpstreamPool,
+  ) {}
 
   /** Ollama's banner: clients probe it to see whether a server is there. */
   @Public()
@@ -38,34 +40,31 @@ export class OllamaNativeController {
     return this.forwarder.forward(request, response, { method: request.method === 'HEAD' ? 'HEAD' : 'GET', path: '/api/version' });
   }
 
+  /** The models of every upstream, merged (as each one's last poll saw them); a key limited to some models sees only those. */
   @Get('api/tags')
-  tags(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+  async tags(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
     const key = request.apiKey!;
-    return this.forwarder.forward(request, response, {
-      method: 'GET',
-      path: '/api/tags',
-      // A key limited to some models sees only those.
-      rewriteJson:
-        key.allowedModels === null
-          ? undefined
-          : (value) => {
-              const body = value as TagsBody;
-              return { ...body, models: (body.models ?? []).filter((m) => modelAllowed(key, m.name ?? m.model ?? '')) };
-            },
-    });
+    const models = (await this.pool.models()).filter((m) => modelAllowed(key, m.name || m.model || ''));
+    response.status(200).setHeader('x-request-id', request.requestId).json({ models });
   }
 
+  /** The models loaded on every upstream, asked of each now and merged; each entry names its upstream. */
   @Get('api/ps')
-  ps(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
-    return this.forwarder.forward(request, response, { method: 'GET', path: '/api/ps' });
+  async ps(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
+    const key = request.apiKey!;
+    const upstreams = this.pool.enabled();
+    const answers = await Promise.allSettled(upstreams.map((upstream) => this.dispatch.loaded(upstream)));
+    if (answers.length > 0 && answers.every((a) => a.status === 'rejected')) throw (answers[0] as PromiseRejectedResult).reason;
+    const models = answers.flatMap((answer) => (answer.status === 'fulfilled' ? answer.value : [])).filter((m) => modelAllowed(key, String(m.name ?? m.model ?? '')));
+    response.status(200).setHeader('x-request-id', request.requestId).json({ models });
   }
 
   @Post('api/show')
   @ReadsJsonBody()
   show(@Req() request: ProxyRequest, @Res() response: Response): Promise<void> {
     const body = request.json!;
-    requireModel(request.apiKey!, body);
-    return this.forwarder.forward(request, response, { method: 'POST', path: '/api/show', body });
+    const model = requireModel(request.apiKey!, body);
+    return this.forwarder.forward(request, response, { method: 'POST', path: '/api/show', body, model });
   }
 
   @Post(['api/chat', 'api/generate'])

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { anthropic, openai } from '@llmproxy/dialects';
 import type { ApiKeyRecord } from '@llmproxy/keys';
-import { toUpstreamError, type TagEntry } from '@llmproxy/ollama';
+import type { TagEntry } from '@llmproxy/ollama';
 import { SettingsService } from '@llmproxy/settings';
 import { ReadsJsonBody } from '../body/json-body.decorator.js';
 import { UpstreamForwarder } from '../forwarding/upstream-forwarder.js';
@@ -76,7 +76,7 @@ export class OpenAiController {
     const anthropicShape = wantsAnthropic(request);
     const resolved = await this.resolver.resolveAllowed(request.apiKey!, name, anthropicShape ? 'anthropic' : 'openai');
     const contextWindow = await this.resolver.contextWindow(resolved);
-    const tag = (await this.resolver.catalogue.models(resolved.settings.ollamaUrl)).find((t) => t.name === resolved.model) ?? { name: resolved.model };
+    const tag = (await this.resolver.models()).find((t) => t.name === resolved.model) ?? { name: resolved.model };
     // The id is the name the client asked for, as OpenAI's and Ollama's own /v1 layer answer.
     const body = anthropicShape
       ? { ...anthropic.toAnthropicModelList([tag]).data[0], id: name, display_name: name, context_window: contextWindow }
@@ -87,12 +87,7 @@ export class OpenAiController {
   /** Ollama's models (and, for Anthropic's list, the alias names) this key may use. Not metered. */
   private async visibleCatalogue(key: ApiKeyRecord): Promise<{ tags: TagEntry[]; aliases: Record<string, string> }> {
     const settings = await this.settings.get();
-    let tags: TagEntry[];
-    try {
-      tags = await this.resolver.catalogue.models(settings.ollamaUrl);
-    } catch (error) {
-      throw toUpstreamError(error, settings.ollamaUrl);
-    }
+    const tags = await this.resolver.models();
     const visible = tags.filter((tag) => modelAllowed(key, tag.name));
     // An alias is usable only where its target is (the allow-list is checked against the model served).
     const aliases = Object.fromEntries(Object.entries(settings.modelAliases).filter(([, target]) => modelAllowed(key, target)));

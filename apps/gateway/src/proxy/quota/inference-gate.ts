@@ -55,7 +55,7 @@ export class InferenceGate {
     const known = request.promptEstimate;
     const size = known === undefined && (limitsTokens || checksWindow) ? new PromptSize(request.json ?? ollamaBody) : undefined;
     const estimate: PromptTokens | number | undefined = known ?? size;
-    if (checksWindow) await this.checkContextWindow(request, dialect, ollamaBody, model, settings, estimate!);
+    if (checksWindow) await this.checkContextWindow(request, dialect, ollamaBody, model, estimate!);
     const prompt = limitsTokens ? estimate : undefined;
     let admission;
     try {
@@ -96,12 +96,11 @@ export class InferenceGate {
     dialect: Dialect,
     ollamaBody: Record<string, unknown>,
     model: string,
-    settings: Settings,
     prompt: PromptTokens | number,
   ): Promise<void> {
     const numCtx = (ollamaBody.options as { num_ctx?: unknown } | undefined)?.num_ctx;
     if (typeof numCtx !== 'number') return;
-    const modelLength = await this.models.catalogue.modelContextLength(settings.ollamaUrl, model).catch(() => undefined);
+    const modelLength = await this.models.modelContextLength(model);
     const window = Math.min(numCtx, modelLength ?? numCtx);
     const room = outputRoom(namedCompletionLimit(numPredictOf(ollamaBody)), window);
     if ((typeof prompt === 'number' ? prompt : prompt.bound) + room <= window) return;

@@ -76,6 +76,7 @@ export class UsageSettler {
       completion_tokens: completionTokens,
       tokens_exact: exact,
       outcome: metering.outcome,
+      upstream: metering.upstream ?? null,
     };
     try {
       this.usageLog.record(record);
