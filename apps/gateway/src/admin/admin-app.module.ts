@@ -20,6 +20,7 @@ import { PROXY_LISTENER, type ProxyListener } from './proxy-info/proxy-info.js';
 import { ProxyInfoController } from './proxy-info/proxy-info.controller.js';
 import { SettingsController } from './settings/settings.controller.js';
 import { SettingsEditor } from './settings/settings-editor.service.js';
+import { UpstreamsController } from './upstreams/upstreams.controller.js';
 import { UsageController } from './usage/usage.controller.js';
 import { UsageReportService } from './usage/usage-report.service.js';
 
@@ -41,6 +42,7 @@ export class AdminAppModule {
         ProxyInfoController,
         UsageController,
         AuditController,
+        UpstreamsController,
       ],
       providers: [
         { provide: PROXY_LISTENER, useValue: proxy },

@@ -1,0 +1,34 @@
+import { PartialType } from '@nestjs/mapped-types';
+import { IsBoolean, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
+
+/** POST /api/upstreams: one Ollama server. */
+export class CreateUpstreamDto {
+  /** Shown in the UI, the usage log, the metrics and the `x-llmproxy-upstream` header: never the URL. */
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'name must be 1-64 letters, digits, dots, dashes or underscores' })
+  name!: string;
+
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'url must be an http(s) URL such as http://gpu1:11434' })
+  url!: string;
+
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+
+  /** Requests the gateway sends this server at once (per process); default 4. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1024)
+  max_parallel?: number;
+
+  /** Among otherwise equal servers, the higher is chosen first; default 0. */
+  @IsOptional()
+  @IsInt()
+  @Min(-1000)
+  @Max(1000)
+  priority?: number;
+}
+
+/** PATCH /api/upstreams/{id}: any of the fields. */
+export class UpdateUpstreamDto extends PartialType(CreateUpstreamDto) {}

@@ -1,0 +1,95 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post } from '@nestjs/common';
+import { redactUrl } from '@llmproxy/audit';
+import { Scheduler, UpstreamPool, UpstreamRegistry, type UpstreamConfig, type UpstreamIncident } from '@llmproxy/upstreams';
+import { CreateUpstreamDto, UpdateUpstreamDto } from './upstream.dto.js';
+
+/** An upstream as the admin API shows it: its configuration, and what this process sees of it. */
+export interface UpstreamView {
+  id: number;
+  name: string;
+  /** Passwords masked. */
+  url: string;
+  enabled: boolean;
+  max_parallel: number;
+  priority: number;
+  /** This process's view (each replica polls and counts for itself). */
+  status: {
+    /** `up`: its last poll answered and its breaker is closed; `down`: out of rotation; `unknown`: not polled yet; `disabled`. */
+    health: 'up' | 'down' | 'unknown' | 'disabled';
+    breaker: 'closed' | 'open' | 'half_open';
+    last_poll_at: string | null;
+    models: string[];
+    loaded: string[];
+    in_flight: number;
+    queued: number;
+    served: number;
+    failovers: number;
+    recent_errors: UpstreamIncident[];
+  };
+}
+
+/**
+ * The Ollama servers (DESIGN.md §9): list with health, add, edit, disable, remove. The list is in
+ * the database (every replica routes over it); each write is audited and re-read at once here
+ * (other replicas within UPSTREAM_POLL_S).
+ */
+@Controller('api/upstreams')
+export class UpstreamsController {
+  constructor(
+    private readonly registry: UpstreamRegistry,
+    private readonly pool: UpstreamPool,
+    private readonly scheduler: Scheduler,
+  ) {}
+
+  @Get()
+  async list(): Promise<UpstreamView[]> {
+    return (await this.registry.list()).map((config) => this.view(config));
+  }
+
+  @Post()
+  async create(@Body() dto: CreateUpstreamDto): Promise<UpstreamView> {
+    const created = await this.registry.create({ name: dto.name, url: dto.url, enabled: dto.enabled, maxParallel: dto.max_parallel, priority: dto.priority });
+    await this.pool.refresh();
+    return this.view(created);
+  }
+
+  @Patch(':id')
+  async update(@Param('id', ParseIntPipe) id: number, @Body() dto: UpdateUpstreamDto): Promise<UpstreamView> {
+    const updated = await this.registry.update(id, { name: dto.name, url: dto.url, enabled: dto.enabled, maxParallel: dto.max_parallel, priority: dto.priority });
+    await this.pool.refresh();
+    return this.view(updated);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@Param('id', ParseIntPipe) id: number): Promise<void> {
+    await this.registry.remove(id);
+    await this.pool.refresh();
+  }
+
+  private view(config: UpstreamConfig): UpstreamView {
+    const state = this.pool.find(config.id);
+    const breaker = state?.breaker.state(Date.now()) ?? 'closed';
+    const health = !config.enabled ? 'disabled' : !state?.lastPollAt ? 'unknown' : state.lastPollOk && breaker !== 'open' ? 'up' : 'down';
+    return {
+      id: config.id,
+      name: config.name,
+      url: redactUrl(config.url),
+      enabled: config.enabled,
+      max_parallel: config.maxParallel,
+      priority: config.priority,
+      status: {
+        health,
+        breaker,
+        last_poll_at: state?.lastPollAt ? new Date(state.lastPollAt).toISOString() : null,
+        models: state ? state.tags.map((tag) => tag.name) : [],
+        loaded: state ? [...state.loaded] : [],
+        in_flight: state?.inFlight ?? 0,
+        queued: state ? this.scheduler.waitingFor(state) : 0,
+        served: state?.served ?? 0,
+        failovers: state?.failovers ?? 0,
+        recent_errors: state ? [...state.incidents] : [],
+      },
+    };
+  }
+}
