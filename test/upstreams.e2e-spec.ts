@@ -151,6 +151,16 @@ describe.each(databases)('several Ollama servers on $name', (database) => {
         });
         expect(anthropic.status).toBe(529);
         expect(await anthropic.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+        // A stream that waited past its first second has started (message_start, pings): the refusal comes in-band.
+        const streamed = await fetch(`${gateway.proxyUrl}/v1/messages`, {
+          method: 'POST',
+          headers: { 'x-api-key': light, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'llama3.2', max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'late' }] }),
+        });
+        expect(streamed.status).toBe(200);
+        const events = await streamed.text();
+        expect(events).toContain('event: message_start');
+        expect(events).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error"/);
         const openai = await fetch(`${gateway.proxyUrl}/v1/chat/completions`, {
           method: 'POST',
           headers: { authorization: `Bearer ${light}`, 'content-type': 'application/json' },
@@ -161,12 +171,13 @@ describe.each(databases)('several Ollama servers on $name', (database) => {
         expect((await held).status).toBe(200);
         const overloaded = await eventually(() => {
           const found = gateway.usageLines().filter((line) => line.outcome === 'overloaded');
-          if (found.length < 3) throw new Error('usage lines not written yet');
+          if (found.length < 4) throw new Error('usage lines not written yet');
           return found;
         });
         expect(overloaded.map((line) => [line.route, line.status, line.prompt_tokens])).toEqual([
           ['/api/chat', 503, 0],
           ['/v1/messages', 529, 0],
+          ['/v1/messages', 200, 0],
           ['/v1/chat/completions', 503, 0],
         ]);
       } finally {

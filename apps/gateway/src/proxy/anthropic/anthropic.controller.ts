@@ -80,7 +80,8 @@ export class AnthropicController {
           ping: () => stream.ping(),
           chunk: (chunk) => stream.push(chunk),
           end: (meter) => stream.end(usage(meter)),
-          error: (message) => stream.error('api_error', message),
+          // Claude Code retries an overloaded_error (the gateway's queue waited too long), as it retries a 529.
+          error: (message, status) => stream.error(status === 529 ? 'overloaded_error' : 'api_error', message),
           startAfterMs: STREAM_START_AFTER_MS,
           pingEveryMs: STREAM_PING_EVERY_MS,
         },

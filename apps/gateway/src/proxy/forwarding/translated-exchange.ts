@@ -9,8 +9,8 @@ export interface SseAnswer {
   ping?(): string;
   chunk(chunk: OllamaChunk): string;
   end(meter: OllamaMeter): string;
-  /** An in-band error once the response has started. */
-  error(message: string): string;
+  /** An in-band error once the response has started; `status` is what it would have been before (529/503: overloaded). */
+  error(message: string, status?: number): string;
   /** Start the response (headers + start()) if Ollama has not answered by then. Default: on Ollama's answer. */
   startAfterMs?: number;
   pingEveryMs?: number;

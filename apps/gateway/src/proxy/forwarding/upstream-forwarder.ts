@@ -256,7 +256,7 @@ export class UpstreamForwarder {
         state.status = status;
         response.status(status).setHeader('x-request-id', request.requestId).json(exchange.errorBody(status, message));
       } else if (!response.writableEnded) {
-        response.end(sse ? sse.error(message) : undefined);
+        response.end(sse ? sse.error(message, status) : undefined);
       }
     };
     if (sse) this.metrics.streamStarted();
