@@ -7,16 +7,14 @@
  * Between the CLI and the gateway sits a recording pass-through, so the test can check what Claude
  * Code actually sends (paths, auth header) without guessing from the gateway's side.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import http, { type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeOllama, type FakeOllama, type RecordedRequest } from './upstream/fake-ollama.js';
 import { testDatabases } from './support/databases.js';
+import { CLAUDE_CODE_TEST_ENV, claudeCodeHome, cliTempDirs, runCli, type CliRun } from './support/cli-run.js';
 import { eventually, startTestGateway, type TestGateway } from './support/gateway.js';
+import { startRecordingForwarder, type RecordingForwarder } from './support/recording-forwarder.js';
 
 const [sqlite] = await testDatabases();
 
@@ -42,84 +40,21 @@ interface AnthropicBody {
   messages: { role: string; content: string | { type: string; id?: string; name?: string; input?: unknown; tool_use_id?: string }[] }[];
 }
 
-interface SeenRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  /** The request body as sent (Claude Code sends JSON). */
-  body: string;
-  status?: number;
-}
-
-interface Forwarder {
-  url: string;
-  seen: SeenRequest[];
-  close(): Promise<void>;
-}
-
-/** Passes every request through to `target` unchanged (streamed both ways) and records what went by. */
-async function startForwarder(target: string): Promise<Forwarder> {
-  const upstream = new URL(target);
-  const seen: SeenRequest[] = [];
-  const server = http.createServer((req, res) => {
-    const entry: SeenRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: '' };
-    seen.push(entry);
-    req.on('data', (chunk: Buffer) => (entry.body += chunk.toString('utf8')));
-    const out = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        entry.status = answer.statusCode;
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    out.on('error', () => res.destroy());
-    req.pipe(out);
-  });
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
-  };
-}
-
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 describe('Claude Code CLI (print mode) through the gateway', () => {
   let upstream: FakeOllama;
   let gateway: TestGateway;
-  let forwarder: Forwarder;
+  let forwarder: RecordingForwarder;
   let key: string;
   let keyId: number;
-  const temp: string[] = [];
-
-  const tempDir = (prefix: string) => {
-    // realpath: Claude Code resolves the cwd, and the trust entry in .claude.json must match it.
-    const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
-    temp.push(dir);
-    return dir;
-  };
+  // realpath: Claude Code resolves the cwd, and the trust entry in .claude.json must match it.
+  const temp = cliTempDirs({ realpath: true });
 
   /** Runs `claude` with a fresh HOME and cwd, only the environment it needs, stdin closed, a deadline. */
-  const claude = (args: string[], cwd = tempDir('llmproxy-cc-cwd-')): Promise<CliRun> => {
-    const home = tempDir('llmproxy-cc-home-');
-    writeFileSync(
-      join(home, '.claude.json'),
-      JSON.stringify({ hasCompletedOnboarding: true, projects: { [cwd]: { hasTrustDialogAccepted: true } } }),
-    );
-    const child = spawn(CLAUDE, args, {
+  const claude = (args: string[], cwd = temp.make('llmproxy-cc-cwd-')): Promise<CliRun> => {
+    const home = claudeCodeHome(temp, cwd);
+    return runCli(CLAUDE, args, {
       cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      timeoutMs: RUN_TIMEOUT_MS,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: home,
@@ -130,29 +65,8 @@ describe('Claude Code CLI (print mode) through the gateway', () => {
         ANTHROPIC_API_KEY: '',
         // Nothing but the gateway: no telemetry, error reports, update checks or other side traffic.
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        DISABLE_AUTOUPDATER: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_ERROR_REPORTING: '1',
-        DISABLE_BUG_COMMAND: '1',
-        // A failing gateway shows up at once as the CLI's own error, not as retries until the deadline.
-        CLAUDE_CODE_MAX_RETRIES: '0',
-        API_TIMEOUT_MS: '30000',
+        ...CLAUDE_CODE_TEST_ENV,
       },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    return new Promise<CliRun>((done, fail) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        fail(error);
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        done({ code, signal, stdout, stderr });
-      });
     });
   };
 
@@ -173,7 +87,7 @@ describe('Claude Code CLI (print mode) through the gateway', () => {
     }
     upstream = await startFakeOllama();
     gateway = await startTestGateway(await sqlite.create(), upstream.url, { ANTHROPIC_DEFAULT_MODEL: 'llama3.2' });
-    forwarder = await startForwarder(gateway.proxyUrl);
+    forwarder = await startRecordingForwarder(gateway.proxyUrl);
     ({ key, id: keyId } = await gateway.createKey({ name: 'claude-code' }));
     // Without its postinstall (--ignore-scripts) or its platform package the binary is a stub that fails.
     const version = await claude(['--version']);
@@ -185,7 +99,7 @@ describe('Claude Code CLI (print mode) through the gateway', () => {
     await gateway?.close();
     await upstream?.close();
     await sqlite.dropAll();
-    for (const dir of temp) rmSync(dir, { recursive: true, force: true });
+    temp.removeAll();
   });
 
   beforeEach(() => {
@@ -254,7 +168,7 @@ describe('Claude Code CLI (print mode) through the gateway', () => {
   }, TEST_TIMEOUT_MS);
 
   it('completes a tool round trip: the model asks for Read, the CLI reads the file and the final answer is printed', async () => {
-    const cwd = tempDir('llmproxy-cc-cwd-');
+    const cwd = temp.make('llmproxy-cc-cwd-');
     const marker = `MARKER-${Math.random().toString(36).slice(2, 12)}`;
     const file = join(cwd, 'notes.txt');
     writeFileSync(file, `The secret word is ${marker}.\n`);

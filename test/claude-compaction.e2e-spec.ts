@@ -18,13 +18,12 @@
  * model reads, tool definitions included), as real Ollama does: Claude Code steers by that number.
  * PATH holds no `claude`: the script finds the one installed with the project.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { estimatePromptTokens } from '@llmproxy/metering';
 import { startFakeOllama, type FakeOllama, type RecordedRequest, type ReplyScript } from './upstream/fake-ollama.js';
+import { CLAUDE_CODE_TEST_ENV, claudeCodeHome, cliTempDirs, runCli, type CliRun } from './support/cli-run.js';
 import { testDatabases } from './support/databases.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { startRecordingForwarder, type RecordingForwarder } from './support/recording-forwarder.js';
@@ -53,13 +52,6 @@ interface OllamaChatBody {
   tools?: { function: { name: string } }[];
 }
 
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** PATH without any directory holding a `claude` (npx puts node_modules/.bin on it). */
 function pathWithoutClaude(): string {
   return (process.env.PATH ?? '/usr/bin:/bin')
@@ -79,48 +71,21 @@ describe('Claude Code compacts a conversation that outgrows the gateway context 
   let gateway: TestGateway;
   let forwarder: RecordingForwarder;
   let key: string;
-  const temp: string[] = [];
-
-  const tempDir = (prefix: string) => {
-    const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
-    temp.push(dir);
-    return dir;
-  };
+  const temp = cliTempDirs({ realpath: true });
 
   /** Runs scripts/start_claude.sh with a fresh HOME and cwd, a PATH without `claude`, stdin closed, a deadline. */
   const startClaude = (args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliRun> => {
-    const home = tempDir('llmproxy-cc-home-');
-    writeFileSync(join(home, '.claude.json'), JSON.stringify({ hasCompletedOnboarding: true, projects: { [cwd]: { hasTrustDialogAccepted: true } } }));
-    const child = spawn('bash', [START_CLAUDE, '--url', forwarder.url, key, ...args], {
+    const home = claudeCodeHome(temp, cwd);
+    return runCli('bash', [START_CLAUDE, '--url', forwarder.url, key, ...args], {
       cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      timeoutMs: RUN_TIMEOUT_MS,
       env: {
         PATH: pathWithoutClaude(),
         HOME: home,
         CLAUDE_CODE_TMPDIR: home,
-        DISABLE_AUTOUPDATER: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_ERROR_REPORTING: '1',
-        DISABLE_BUG_COMMAND: '1',
-        CLAUDE_CODE_MAX_RETRIES: '0',
-        API_TIMEOUT_MS: '30000',
+        ...CLAUDE_CODE_TEST_ENV,
         ...env,
       },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    return new Promise<CliRun>((done, fail) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        fail(error);
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        done({ code, signal, stdout, stderr });
-      });
     });
   };
 
@@ -186,7 +151,7 @@ describe('Claude Code compacts a conversation that outgrows the gateway context 
     await gateway?.close();
     await upstream?.close();
     await sqlite?.dropAll();
-    for (const dir of temp) rmSync(dir, { recursive: true, force: true });
+    temp.removeAll();
   });
 
   beforeEach(() => {
@@ -195,7 +160,7 @@ describe('Claude Code compacts a conversation that outgrows the gateway context 
   });
 
   it('start_claude.sh runs the claude installed with the project when none is on PATH', async () => {
-    const run = await startClaude(['--version'], tempDir('llmproxy-cc-cwd-'));
+    const run = await startClaude(['--version'], temp.make('llmproxy-cc-cwd-'));
     if (run.code !== 0) throw new Error(describeRun(run));
     expect(run.stdout.trim()).toBe(`${PINNED_VERSION} (Claude Code)`);
     // And it asked the gateway for the window of the model Claude Code will use, with the key.
@@ -215,7 +180,7 @@ describe('Claude Code compacts a conversation that outgrows the gateway context 
     { model: "Claude Code's default", args: [] as string[] },
     { model: 'an Ollama name (-m llama3.2)', args: ['-m', 'llama3.2'] },
   ])('compacts before the gateway would refuse anything, with the window start_claude.sh exported, and goes on to the final answer: $model', async ({ args }) => {
-    const cwd = tempDir('llmproxy-cc-cwd-');
+    const cwd = temp.make('llmproxy-cc-cwd-');
     const final = 'All 3 parts read through llmproxy, after a compaction.';
     // ~15,000 tokens of Claude Code's own, then ~6,000 a file: past COMPACT_AT after the third file,
     // far below what the gateway refuses (a prompt over NUM_CTX minus a quarter for the output).
@@ -250,7 +215,7 @@ describe('Claude Code compacts a conversation that outgrows the gateway context 
   }, TEST_TIMEOUT_MS);
 
   it('compacts and retries when the gateway answers 400 "prompt is too long" (a window set by the user, which start_claude.sh leaves alone)', async () => {
-    const cwd = tempDir('llmproxy-cc-cwd-');
+    const cwd = temp.make('llmproxy-cc-cwd-');
     const final = 'All 6 parts read through llmproxy, after the gateway said the prompt was too long.';
     const { prompt, summaries, read, summaryMarker } = session(cwd, 6, final);
     // Claude Code then reckons with its own 1M-token window: it sends the grown conversation until the gateway refuses it.

@@ -5,12 +5,13 @@
  * `{"cmd": …}` in 0.169.0), Codex runs the command itself, sends its output back, and prints the answer.
  * HOME and CODEX_HOME are temporary: nothing of the user's own ~/.codex is read or written.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MODELS, startFakeOllama, type FakeOllama, type RecordedRequest } from './upstream/fake-ollama.js';
+import { cliTempDirs, runCli, type CliRun } from './support/cli-run.js';
 import { testDatabases } from './support/databases.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 
@@ -31,10 +32,7 @@ interface OllamaChatBody {
   options?: { num_ctx?: number; num_predict?: number };
 }
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+interface CodexRun extends CliRun {
   /** The private CODEX_HOME the run used. */
   codexHome: string;
 }
@@ -73,16 +71,11 @@ describe('Codex CLI (codex exec) through the gateway', () => {
   let upstream: FakeOllama;
   let gateway: TestGateway;
   let key: string;
-  const temp: string[] = [];
-  const tempDir = (prefix: string) => {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
-    temp.push(dir);
-    return dir;
-  };
+  const temp = cliTempDirs();
 
   /** start_codex.sh with the key as its argument, a fresh HOME, CODEX_HOME and cwd, stdin closed, a deadline. */
-  const codex = (args: string[], cwd = tempDir('llmproxy-codex-cwd-')): Promise<CliRun> => {
-    const home = tempDir('llmproxy-codex-home-');
+  const codex = (args: string[], cwd = temp.make('llmproxy-codex-cwd-')): Promise<CodexRun> => {
+    const home = temp.make('llmproxy-codex-home-');
     return run(SCRIPT, ['-u', gateway.proxyUrl, '-m', MODEL, key, ...args], cwd, { HOME: home, LLMPROXY_CODEX_HOME: join(home, 'codex-home') }, join(home, 'codex-home'));
   };
 
@@ -90,8 +83,8 @@ describe('Codex CLI (codex exec) through the gateway', () => {
    * The real `codex` itself, without the script: the same provider block (the script's, by -c), so Codex
    * runs the model on its fallback metadata. What Codex does without this project's model metadata.
    */
-  const bareCodex = (args: string[], cwd = tempDir('llmproxy-codex-cwd-')): Promise<CliRun> => {
-    const home = tempDir('llmproxy-codex-home-');
+  const bareCodex = (args: string[], cwd = temp.make('llmproxy-codex-cwd-')): Promise<CodexRun> => {
+    const home = temp.make('llmproxy-codex-home-');
     const codexHome = join(home, 'codex-home');
     mkdirSync(codexHome);
     const provider = `{name="llmproxy",base_url=${JSON.stringify(`${gateway.proxyUrl}/v1`)},wire_api="responses",env_key="LLMPROXY_CODEX_API_KEY"}`;
@@ -99,28 +92,14 @@ describe('Codex CLI (codex exec) through the gateway', () => {
     return run(join(BIN, 'codex'), [args[0], ...config, ...args.slice(1)], cwd, { HOME: home, CODEX_HOME: codexHome, LLMPROXY_CODEX_API_KEY: key }, codexHome);
   };
 
-  const run = (command: string, args: string[], cwd: string, env: Record<string, string>, codexHome: string): Promise<CliRun> => {
-    const child = spawn(command, args, {
+  const run = async (command: string, args: string[], cwd: string, env: Record<string, string>, codexHome: string): Promise<CodexRun> => ({
+    ...(await runCli(command, args, {
       cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      timeoutMs: RUN_TIMEOUT_MS,
       env: { PATH: `${BIN}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`, RUST_LOG: 'error', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    return new Promise<CliRun>((done, fail) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        fail(error);
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        done({ code, stdout, stderr, codexHome });
-      });
-    });
-  };
+    })),
+    codexHome,
+  });
   const chats = () => upstream.requests.filter((r: RecordedRequest) => r.path === '/api/chat');
 
   beforeAll(async () => {
@@ -134,7 +113,7 @@ describe('Codex CLI (codex exec) through the gateway', () => {
     await gateway?.close();
     await upstream?.close();
     await sqlite.dropAll();
-    for (const dir of temp) rmSync(dir, { recursive: true, force: true });
+    temp.removeAll();
   });
 
   beforeEach(() => upstream.reset());
