@@ -42,6 +42,10 @@
  * with the caller's tokenizer, for clients that steer by the count Ollama reports: real Ollama counts
  * every token of the rendered prompt, tool definitions included, and an agent that compacts its
  * conversation near the window reads that number.
+ *
+ * GPU MODE (`options.gpu`, test/upstream/gpu.ts): slots, a token rate, a prompt delay and model swaps,
+ * with a first-come-first-served queue inside the fake, as Ollama queues beyond OLLAMA_NUM_PARALLEL.
+ * Off by default; nothing above changes when it is off.
  */
 import http, { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -57,7 +61,9 @@ import {
   type FakeModel,
   type ResolvedModel,
 } from './catalogue.js';
+import { GpuSim, type GpuOptions } from './gpu.js';
 
+export { GpuSim, type GpuOptions, type GpuStats } from './gpu.js';
 export { DEFAULT_MODELS, normalizeModelName, type Capability, type FakeModel } from './catalogue.js';
 
 export const FAKE_OLLAMA_VERSION = '0.12.3';
@@ -115,6 +121,8 @@ export interface FakeOllamaOptions {
   embeddingDimensions?: number;
   /** `prompt_eval_count` of a request (default: `countPromptTokens`, a word count). */
   promptTokens?: (body: Record<string, unknown>) => number;
+  /** GPU mode (test/upstream/gpu.ts): slots, a token rate, model swaps. Off when absent. */
+  gpu?: GpuOptions;
 }
 
 /** Picks the reply to an inference request from its parsed body; undefined: the default reply. */
@@ -156,6 +164,8 @@ export interface FakeOllama {
   readonly inFlight: number;
   /** Streams currently waiting in `holdAfterChunks`. */
   readonly heldCount: number;
+  /** The simulated GPU in GPU mode (`options.gpu`), else undefined. */
+  readonly gpu: GpuSim | undefined;
   enqueue(...scripts: ReplyScript[]): void;
   /** Answers inference requests the queue leaves unanswered by `responder` (until reset()). */
   respondWith(responder: Responder | undefined): void;
@@ -502,6 +512,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
   }[] = [];
   let nextId = 1;
   let closing = false;
+  const gpu = options.gpu ? new GpuSim(options.gpu) : undefined;
 
   const findModel = (name: string): ResolvedModel | undefined => {
     const wanted = normalizeModelName(name);
@@ -510,7 +521,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
 
   let responder: Responder | undefined;
   const nextScript = (body: Record<string, unknown>, path: string): ReplyScript =>
-    queue.shift() ?? responder?.(body, path) ?? options.defaultReply ?? {};
+    queue.shift() ?? responder?.(body, path) ?? options.defaultReply ?? gpu?.defaultReply ?? {};
   const promptTokensOf = (body: Record<string, unknown>): number => (options.promptTokens ? Math.max(1, options.promptTokens(body)) : countPromptTokens(body));
 
   const record = (req: IncomingMessage, raw: string): RecordedRequest => {
@@ -627,6 +638,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const script = nextScript(body, kind === 'chat' ? '/api/chat' : '/api/generate');
     markLoaded(model);
     if (!(await prelude(ex, script))) return;
+    if (gpu && !(await gpu.admit(ex, model.name))) return; // GPU mode: a slot, the model loaded, the prompt
 
     const opts = isObject(body.options) ? body.options : {};
     const numPredict = typeof opts.num_predict === 'number' ? opts.num_predict : undefined;
@@ -635,6 +647,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const modelName = body.model as string;
     const split = script.splitWrites === true;
     const delay = script.chunkDelayMs ?? 0;
+    const pace = gpu && script.chunkDelayMs === undefined ? gpu.pacer() : () => delay;
     const n = steps.length;
     const holdAt = clampPosition(script.holdAfterChunks, n);
     const dieAt = clampPosition(script.dieAfterChunks, n);
@@ -718,7 +731,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       }
       if (pos === n) break;
       if (pos > 0) {
-        await ex.sleep(delay);
+        await ex.sleep(pace());
         if (ex.closed) return;
       }
       const step = steps[pos]!;
@@ -735,7 +748,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       if (step.kind === 'tools') callOffset += step.calls?.length ?? 0;
     }
     if (n > 0) {
-      await ex.sleep(delay);
+      await ex.sleep(pace());
       if (ex.closed) return;
     }
     if (stream && script.endWithoutDone) {
@@ -805,6 +818,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const messages = Array.isArray(body.messages) ? body.messages : [];
     if (messages.length === 0 && wantsUnload(body.keep_alive)) {
       loaded.delete(model.name);
+      gpu?.unload(model.name);
       ex.sendJson(200, {
         model: body.model,
         created_at: goTime(),
@@ -853,6 +867,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const prompt = typeof body.prompt === 'string' ? body.prompt : '';
     if (prompt === '' && wantsUnload(body.keep_alive)) {
       loaded.delete(model.name);
+      gpu?.unload(model.name);
       ex.sendJson(200, { model: body.model, created_at: goTime(), response: '', done: true, done_reason: 'unload' });
       return;
     }
@@ -1018,6 +1033,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       return ex.sendText(405, '405 method not allowed');
     }
     const allowed = KNOWN_ROUTES[pathname];
+    if (gpu && pathname === '/__gpu' && method === 'GET') return ex.sendJson(200, gpu.stats()); // GPU mode's counters
     if (!allowed) return ex.sendText(404, '404 page not found');
     if (!allowed.includes(method)) return ex.sendText(405, '405 method not allowed');
     switch (pathname) {
@@ -1029,7 +1045,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         return ex.sendJson(200, { models: catalogue.map(tagsEntry) });
       case '/api/ps': {
         const now = Date.now();
-        const models = [...loaded.entries()]
+        const models = (gpu ? gpu.loaded() : [...loaded.entries()])
           .filter(([, exp]) => exp > now)
           .sort((a, b) => b[1] - a[1])
           .flatMap(([name, exp]) => {
@@ -1119,6 +1135,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     get heldCount() {
       return held.size;
     },
+    gpu,
     enqueue(...scripts: ReplyScript[]) {
       queue.push(...scripts);
     },
@@ -1166,6 +1183,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       queue.length = 0;
       responder = undefined;
       loaded.clear();
+      gpu?.reset();
       handedOut = new WeakSet();
     },
     async close() {
