@@ -843,7 +843,8 @@ describe.each(sqlite)('auth abuse on $name', (database) => {
     const difference = Math.abs(random - prefix);
     expect({ random, prefix, close: difference <= 2 || difference <= 0.5 * Math.max(random, prefix) }).toEqual({ random, prefix, close: true });
     // The real key is not locked out by the burst.
-    expect((await fetch(`${gateway.proxyUrl}/api/tags`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
-    expect(upstream.requests.filter((r) => r.path === '/api/tags')).toHaveLength(1);
+    const tags = await fetch(`${gateway.proxyUrl}/api/tags`, { headers: { authorization: `Bearer ${key}` } });
+    expect(tags.status).toBe(200);
+    expect(((await tags.json()) as { models: unknown[] }).models.length).toBeGreaterThan(0);
   });
 });

@@ -206,7 +206,17 @@ describe('metrics', () => {
       llmproxy_quota_refusals_total: 'counter',
       llmproxy_upstream_errors_total: 'counter',
       llmproxy_streams_in_flight: 'gauge',
+      llmproxy_queue_wait_seconds: 'histogram',
+      llmproxy_upstream_failovers_total: 'counter',
+      llmproxy_queue_overloaded_total: 'counter',
+      llmproxy_upstream_in_flight: 'gauge',
+      llmproxy_upstream_breaker_state: 'gauge',
+      llmproxy_upstream_queue_length: 'gauge',
+      llmproxy_queue_length: 'gauge',
     });
+    // The upstream series name each upstream: the one this gateway was seeded with, in use and closed.
+    expect(samples.find((s) => s.name === 'llmproxy_upstream_breaker_state')).toMatchObject({ labels: { upstream: 'ollama' }, value: 0 });
+    expect(samples.find((s) => s.name === 'llmproxy_queue_length')).toMatchObject({ value: 0 });
     // Node's own process metrics come along.
     expect(samples.some((s) => s.name === 'process_resident_memory_bytes')).toBe(true);
   });

@@ -34,6 +34,7 @@ export class UpstreamPool implements UpstreamSource {
   private states: UpstreamState[] = [];
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
   private lastRefreshAt = 0;
   private readonly http: AxiosInstance;
 
@@ -69,15 +70,26 @@ export class UpstreamPool implements UpstreamSource {
     return this.states.find((u) => u.id === id);
   }
 
-  /** One refresh at a time; callers that arrive while one runs share it. */
+  /**
+   * One refresh at a time. A caller that arrives while one runs gets the next one, started once the
+   * running one ends: a refresh that read the list before the caller's change would not show it.
+   */
   refresh(): Promise<void> {
-    if (!this.refreshing) {
-      this.lastRefreshAt = Date.now();
-      this.refreshing = this.doRefresh().finally(() => {
-        this.refreshing = undefined;
-        this.events.changed?.();
+    if (this.refreshing) {
+      this.next ??= this.refreshing.then(
+        () => undefined,
+        () => undefined,
+      ).then(() => {
+        this.next = undefined;
+        return this.refresh();
       });
+      return this.next;
     }
+    this.lastRefreshAt = Date.now();
+    this.refreshing = this.doRefresh().finally(() => {
+      this.refreshing = undefined;
+      this.events.changed?.();
+    });
     return this.refreshing;
   }
 
@@ -143,7 +155,8 @@ export class UpstreamPool implements UpstreamSource {
   }
 
   private async doRefresh(): Promise<void> {
-    const configs = await this.loadConfigs();
+    // The database out of reach: the list stays as last read, and the servers are still polled.
+    const configs = await this.loadConfigs().catch(() => this.states.map((u) => u.config));
     const previous = new Map(this.states.map((u) => [u.id, u]));
     this.states = configs.map((config) => {
       const known = previous.get(config.id);
