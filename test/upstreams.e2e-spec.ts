@@ -27,7 +27,7 @@ describe.each(databases)('several Ollama servers on $name', (database) => {
       a = await startFakeOllama({ models: [{ ...LLAMA, capabilities: [...LLAMA.capabilities] }] });
       b = await startFakeOllama({ models: [{ ...QWEN, capabilities: [...QWEN.capabilities] }] });
       c = await startFakeOllama({ models: [{ ...LLAMA, capabilities: [...LLAMA.capabilities] }] });
-      gateway = await startTestGateway(await database.create(), a.url, { OLLAMA_URLS: `${a.url},${b.url}`, QUEUE_TIMEOUT_S: '2' });
+      gateway = await startTestGateway(await database.create(), a.url, { OLLAMA_URLS: `${a.url},${b.url}`, UPSTREAM_MAX_PARALLEL: '4', QUEUE_TIMEOUT_S: '2' });
       ({ key } = await gateway.createKey({ name: 'upstreams' }));
     });
 

@@ -46,6 +46,8 @@ export async function startTestGateway(databaseUrl: string, ollamaUrl: string, e
       LOG_FILE: logFile,
       // Tests close gateways with requests still held by the scripted upstream: do not wait 30 s.
       SHUTDOWN_GRACE_S: '2',
+      // Tests hold many streams at once on one scripted Ollama: no gateway queue unless a test asks for one.
+      UPSTREAM_MAX_PARALLEL: '1024',
       ...env,
     },
     dir,

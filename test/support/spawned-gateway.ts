@@ -43,6 +43,8 @@ export async function spawnGateway(env: Record<string, string>): Promise<Spawned
       PROXY_PORT: String(proxyPort),
       ADMIN_PORT: String(adminPort),
       LOG_LEVEL: 'warn',
+      // Tests hold many streams at once on one scripted Ollama: no gateway queue unless a test asks for one.
+      UPSTREAM_MAX_PARALLEL: '1024',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

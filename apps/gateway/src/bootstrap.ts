@@ -144,7 +144,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
  */
 async function startUpstreams(config: AppConfig, dataSource: DataSource, settings: SettingsService, metrics: GatewayMetrics, logger: winston.Logger): Promise<Upstreams> {
   const registry = new UpstreamRegistry(dataSource);
-  await registry.seed(config.ollamaUrls.length > 0 ? config.ollamaUrls : [(await settings.get()).ollamaUrl]);
+  await registry.seed(config.ollamaUrls.length > 0 ? config.ollamaUrls : [(await settings.get()).ollamaUrl], config.upstreamMaxParallel);
   const pool: UpstreamPool = new UpstreamPool(
     () => registry.list(),
     { pollMs: config.upstreamPollMs },

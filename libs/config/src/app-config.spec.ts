@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       database: { type: 'sqlite', path: join(dir, 'data', 'llmproxy.db'), url: 'sqlite:///./data/llmproxy.db' },
       ollamaUrl: 'http://localhost:11434',
       ollamaUrls: [],
+      upstreamMaxParallel: 4,
       queueMax: 500,
       queueTimeoutMs: 120_000,
       upstreamPollMs: 5_000,

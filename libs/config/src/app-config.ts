@@ -21,6 +21,8 @@ export interface AppConfig {
   ollamaUrl: string;
   /** OLLAMA_URLS: seeds the upstream list on first start (several servers); empty when unset. */
   ollamaUrls: string[];
+  /** max_parallel of the upstreams seeded on first start. */
+  upstreamMaxParallel: number;
   /** The fair queue's bounds (libs/upstreams Scheduler), per process. */
   queueMax: number;
   queueTimeoutMs: number;
@@ -125,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     database: parseDatabaseUrl(schema.DATABASE_URL, cwd),
     ollamaUrl: schema.OLLAMA_URL.replace(/\/+$/, ''),
     ollamaUrls: (schema.OLLAMA_URLS ?? '').split(',').map((url) => url.trim().replace(/\/+$/, '')).filter(Boolean),
+    upstreamMaxParallel: schema.UPSTREAM_MAX_PARALLEL,
     queueMax: schema.QUEUE_MAX,
     queueTimeoutMs: schema.QUEUE_TIMEOUT_S * 1000,
     upstreamPollMs: schema.UPSTREAM_POLL_S * 1000,

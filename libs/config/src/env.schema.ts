@@ -130,6 +130,10 @@ export class EnvSchema {
   @IsOptional() @Validate(IsHttpUrlList)
   OLLAMA_URLS?: string;
 
+  /** `max_parallel` of the upstreams seeded on first start (requests the gateway sends each at once). */
+  @Transform(toInt) @Min(1) @Max(1024) @IsInt()
+  UPSTREAM_MAX_PARALLEL = 4;
+
   /** Requests that may wait in this process for a free Ollama slot; beyond that: "overloaded" at once. */
   @Transform(toInt) @Min(0) @Max(1_000_000) @IsInt()
   QUEUE_MAX = 500;
@@ -205,6 +209,7 @@ export const ENV_VARIABLES = [
   'DATABASE_URL',
   'OLLAMA_URL',
   'OLLAMA_URLS',
+  'UPSTREAM_MAX_PARALLEL',
   'QUEUE_MAX',
   'QUEUE_TIMEOUT_S',
   'UPSTREAM_POLL_S',

@@ -39,14 +39,14 @@ export class UpstreamRegistry {
    * URL the gateway used so far (the admin's `ollama_url` setting, seeded from OLLAMA_URL). Only
    * ever when the table is empty, so the admin's later edits win over the environment.
    */
-  async seed(urls: readonly string[]): Promise<void> {
+  async seed(urls: readonly string[], maxParallel = DEFAULT_MAX_PARALLEL): Promise<void> {
     if ((await this.repository.count()) > 0) return;
     const named = urls.map((url, index) => ({ name: urls.length === 1 ? 'ollama' : `ollama-${index + 1}`, url }));
     for (const upstream of named) {
       await this.repository
         .createQueryBuilder()
         .insert()
-        .values({ name: upstream.name, url: upstream.url, enabled: true, maxParallel: DEFAULT_MAX_PARALLEL, priority: 0 })
+        .values({ name: upstream.name, url: upstream.url, enabled: true, maxParallel, priority: 0 })
         .orIgnore() // a replica seeding at the same moment
         .execute();
     }
