@@ -24,13 +24,20 @@ export function conversationOf(keyId: number, headers: AffinityHeaders, body: Re
   return `${keyId}:h:${createHash('sha1').update(opening).digest('base64url')}`;
 }
 
-/** The start of the conversation in any dialect: system text plus the first two messages or input items. */
+/**
+ * The start of the conversation in any dialect: system text plus the messages or input items up to
+ * and including the first that is not a system (developer) one — what the first turn already has.
+ * Undefined when the items are not messages (an embedding's `input` of strings or tokens).
+ */
 function openingOf(body: Record<string, unknown> | undefined): string | undefined {
   if (!body) return undefined;
-  const turns = Array.isArray(body.messages) ? body.messages : Array.isArray(body.input) ? body.input : undefined;
-  if (!turns || turns.length === 0) return undefined;
-  return JSON.stringify([body.system ?? null, body.instructions ?? null, turns.slice(0, 2)]);
+  const turns: unknown[] | undefined = Array.isArray(body.messages) ? body.messages : Array.isArray(body.input) ? body.input : undefined;
+  if (!turns || turns.length === 0 || !turns.every((t) => typeof t === 'object' && t !== null && !Array.isArray(t))) return undefined;
+  const first = turns.findIndex((t) => !SYSTEM_ROLES.has((t as { role?: unknown }).role));
+  return JSON.stringify([body.system ?? null, body.instructions ?? null, turns.slice(0, first < 0 ? turns.length : first + 1)]);
 }
+
+const SYSTEM_ROLES = new Set<unknown>(['system', 'developer']);
 
 function header(headers: AffinityHeaders, name: string): string | undefined {
   const value = headers[name];

@@ -101,6 +101,8 @@ export class Scheduler {
   private ring: number[] = [];
   private turn = 0;
   private readonly credits = new Map<number, number>();
+  /** A key that started waiting took the turn ahead of the key whose turn it was, which has not been served since. */
+  private jumpedBy: number | undefined;
   private readonly urgent: Ticket[] = [];
   private waitingCount = 0;
   private readonly affinity = new Map<string, number>();
@@ -139,6 +141,11 @@ export class Scheduler {
       if (upstream) return Promise.resolve(this.grant(request, upstream, enqueuedAt));
     }
     if (this.waitingCount >= this.options.queueMax) {
+      // Full, but those waiting may all wait for other upstreams: once they had their chance at the
+      // free slots, a slot still free for this request is its own, no need to queue.
+      this.dispatch();
+      const upstream = this.choose(request);
+      if (upstream) return Promise.resolve(this.grant(request, upstream, enqueuedAt));
       this.events.overloaded?.('queue_full');
       return Promise.reject(new OverloadedError('queue_full', 1));
     }
@@ -193,6 +200,7 @@ export class Scheduler {
           if (!upstream) continue;
           queue.shift();
           this.waitingCount -= 1;
+          if (keyId !== this.jumpedBy) this.jumpedBy = undefined;
           const credit = (this.credits.get(keyId) ?? weightOf(ticket.request)) - 1;
           if (queue.length === 0) {
             this.dropKey(index, keyId);
@@ -290,8 +298,14 @@ export class Scheduler {
     this.credits.set(keyId, weightOf(ticket.request));
     // A key that starts waiting has had no turn: it takes the current one, ahead of keys that waited
     // all along (each key still gets one turn per round, so a key rejoining often gains nothing).
+    // Only one key at a time jumps ahead of the key whose turn it is: the next ones to start waiting
+    // join at the end of the round, in the order they came, so a stream of new keys can neither
+    // starve the keys that wait nor be served newest first.
     if (this.turn > this.ring.length) this.turn = 0;
     this.ring.splice(this.turn, 0, keyId);
+    if (this.ring.length === 1) this.jumpedBy = undefined;
+    else if (this.jumpedBy === undefined) this.jumpedBy = keyId;
+    else this.turn += 1;
   }
 
   /** Takes a waiting ticket out (timeout, abort); false when it was no longer waiting. */
@@ -318,8 +332,10 @@ export class Scheduler {
     this.queues.delete(keyId);
     this.credits.delete(keyId);
     this.ring.splice(index, 1);
-    if (this.ring.length === 0) this.turn = 0;
-    else if (index < this.turn) this.turn -= 1;
+    if (this.ring.length === 0) {
+      this.turn = 0;
+      this.jumpedBy = undefined;
+    } else if (index < this.turn) this.turn -= 1;
     else if (this.turn >= this.ring.length) this.turn = 0;
   }
 

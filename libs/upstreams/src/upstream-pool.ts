@@ -189,7 +189,8 @@ export class UpstreamPool implements UpstreamSource {
       upstream.lastPollOk = true;
       upstream.lastPollError = undefined;
       upstream.lastPollAt = now;
-      if (upstream.breaker.state(now) !== 'closed') this.succeeded(upstream);
+      // Any success resets the count of consecutive failures (closed or not): failed polls apart must not add up.
+      this.succeeded(upstream);
     } catch (error) {
       if (upstream.url !== url) return;
       const failure = toUpstreamError(error, url);
