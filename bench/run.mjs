@@ -75,7 +75,9 @@ function parseArgs(argv) {
   return o;
 }
 
-const opts = parseArgs(process.argv.slice(2));
+// Imported by bench/gpu.mjs for its helpers: then nothing runs and the arguments are not this script's.
+const isMain = !!process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
+const opts = parseArgs(isMain ? process.argv.slice(2) : []);
 
 // ------------------------------------------------------------------------------------------------
 // Pinning: re-run this script on the load core, children go where they are told.
@@ -129,7 +131,7 @@ function startProcess(name, core, command, args, { env = process.env, logFile, r
 async function stopProcess(proc, timeoutMs = 12_000) {
   if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
   proc.child.kill('SIGTERM');
-  const t = sleep(timeoutMs).then(() => 'timeout');
+  const t = sleep(timeoutMs, 'timeout', { ref: false }); // no timer left keeping the process alive
   if ((await Promise.race([proc.exited, t])) === 'timeout') {
     proc.child.kill('SIGKILL');
     await proc.exited;
@@ -397,6 +399,70 @@ async function createPgDatabase() {
   };
 }
 
+/**
+ * llmproxy from dist/ on the server core: a fresh database, a random admin password, the usage log and
+ * logs in `tmp`. `upstreamUrls` (several) go to OLLAMA_URLS, which seeds the upstream list of a fresh
+ * database; `env` adds or overrides variables. Waits until the proxy port answers.
+ */
+export async function startGateway({ label, tmp, databaseUrl, upstreamUrl, upstreamUrls, env = {}, nodeArgs = [], core = SERVER_CORE }) {
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const password = randomBytes(12).toString('hex');
+  const proc = startProcess(label, core, process.execPath, [...nodeArgs, GATEWAY_MAIN], {
+    logFile: path.join(tmp, `${label}.log`),
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      ADMIN_PASSWORD: password,
+      PROXY_HOST: '127.0.0.1',
+      PROXY_PORT: String(port),
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: String(adminPort),
+      DATABASE_URL: databaseUrl ?? `sqlite:///${path.join(tmp, `${label}.db`)}`,
+      OLLAMA_URL: upstreamUrl ?? upstreamUrls[0],
+      ...(upstreamUrls ? { OLLAMA_URLS: upstreamUrls.join(',') } : {}),
+      LOG_FILE: path.join(tmp, `${label}-usage.log`),
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      // The scripted Ollama has no GPU to protect: no gateway queue unless a scenario sets one (bench/gpu.mjs).
+      UPSTREAM_MAX_PARALLEL: '1024',
+      ...env,
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/`, { proc, timeoutMs: 60_000 });
+  } catch (error) {
+    await stopProcess(proc);
+    throw error;
+  }
+  return {
+    url,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    password,
+    pid: proc.pid,
+    proc,
+    usageLog: path.join(tmp, `${label}-usage.log`),
+    stop: () => stopProcess(proc),
+  };
+}
+
+/** A key through the admin API (limits far out of the way unless `fields` says otherwise); returns the key. */
+export async function createKey(gateway, fields = {}) {
+  const r = await fetch(`${gateway.adminUrl}/api/api-keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.password}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      daily_token_limit: 1e15,
+      monthly_token_limit: 1e15,
+      daily_request_limit: 1e12,
+      monthly_request_limit: 1e12,
+      ...fields,
+    }),
+  });
+  const created = await r.json();
+  if (!created.key) throw new Error(`could not create a key: ${r.status} ${JSON.stringify(created)}`);
+  return created.key;
+}
+
 function makeTargets(ctx) {
   const { upstreamUrl, tmp } = ctx;
   const gateway = (label, dbKind) => ({
@@ -411,8 +477,6 @@ function makeTargets(ctx) {
         db = await createPgDatabase();
         databaseUrl = db.url;
       }
-      const [port, adminPort] = [await freePort(), await freePort()];
-      const password = randomBytes(12).toString('hex');
       const nodeArgs = [];
       if (opts.profile) {
         const dir = path.join(opts.out, 'profiles', label);
@@ -420,50 +484,22 @@ function makeTargets(ctx) {
         fs.mkdirSync(dir, { recursive: true });
         nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
       }
-      const proc = startProcess(label, SERVER_CORE, process.execPath, [...nodeArgs, GATEWAY_MAIN], {
-        logFile: path.join(tmp, `${label}.log`),
-        env: {
-          ...process.env,
-          NODE_ENV: 'production',
-          ADMIN_PASSWORD: password,
-          PROXY_HOST: '127.0.0.1',
-          PROXY_PORT: String(port),
-          ADMIN_HOST: '127.0.0.1',
-          ADMIN_PORT: String(adminPort),
-          DATABASE_URL: databaseUrl,
-          OLLAMA_URL: upstreamUrl,
-          LOG_FILE: path.join(tmp, `${label}-usage.log`),
-          LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-        },
-      });
-      const url = `http://127.0.0.1:${port}`;
+      let gateway;
       try {
-        await waitForHttp(`${url}/`, { proc, timeoutMs: 60_000 });
-        const r = await fetch(`http://127.0.0.1:${adminPort}/api/api-keys`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${password}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            name: 'bench',
-            daily_token_limit: 1e15,
-            monthly_token_limit: 1e15,
-            daily_request_limit: 1e12,
-            monthly_request_limit: 1e12,
-          }),
-        });
-        const created = await r.json();
-        if (!created.key) throw new Error(`could not create a key: ${r.status} ${JSON.stringify(created)}`);
+        gateway = await startGateway({ label, tmp, databaseUrl, upstreamUrl, nodeArgs });
+        const key = await createKey(gateway, { name: 'bench' });
         return {
-          url,
-          pids: () => [proc.pid],
-          rssPid: proc.pid,
-          headers: { authorization: `Bearer ${created.key}` },
+          url: gateway.url,
+          pids: () => [gateway.pid],
+          rssPid: gateway.pid,
+          headers: { authorization: `Bearer ${key}` },
           async stop() {
-            await stopProcess(proc);
+            await gateway.stop();
             if (db) await db.drop().catch((e) => log(`  could not drop ${db.url}: ${e.message}`));
           },
         };
       } catch (error) {
-        await stopProcess(proc);
+        await gateway?.stop();
         if (db) await db.drop().catch(() => {});
         throw error;
       }
@@ -1018,7 +1054,11 @@ async function main() {
 
 // ------------------------------------------------------------------------------------------------
 
-if (canPin && !process.env.BENCH_PINNED) {
+export { startProcess, stopProcess, stopAll, freePort, waitForHttp, median, quantile, round, fmt, machine, canPin, SERVER_CORE, LOAD_CORE, GATEWAY_MAIN, ROOT };
+
+if (!isMain) {
+  // imported for the helpers above
+} else if (canPin && !process.env.BENCH_PINNED) {
   const child = spawn('taskset', ['-c', LOAD_CORE, process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, BENCH_PINNED: '1' },
