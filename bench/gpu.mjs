@@ -459,7 +459,7 @@ async function scaling(ctx) {
 
 async function affinity(ctx) {
   const out = {};
-  const turns = opts.smoke ? 3 : 5;
+  const turns = opts.smoke ? 3 : 4;
   const fakes = [await startFake(ctx), await startFake(ctx), await startFake(ctx)];
   await preload(fakes);
   const gw = await startLlmproxy(ctx, 'llmproxy-affinity', fakes);
@@ -513,7 +513,7 @@ async function affinity(ctx) {
   // Swaps: two models on two upstreams that hold one model each.
   out.swaps = {};
   const swapGpu = { maxLoadedModels: 1 };
-  const windowMs = opts.smoke ? 2500 : 6000;
+  const windowMs = opts.smoke ? 2500 : 5000;
   const workers = 4;
   const swapRun = async (label, send) => {
     const stopAt = performance.now() + windowMs;
@@ -543,14 +543,20 @@ async function affinity(ctx) {
     log(`affinity/swaps: ${JSON.stringify(out.swaps.roundRobin)}`);
     for (const f of pair) await f.stop();
   }
-  {
+  // Through llmproxy: each client its own conversation; then all four in one conversation (one
+  // x-claude-code-session-id for both models, as Claude Code sends for its main and its small model).
+  for (const [field, label, shared] of [
+    ['gateway', 'llmproxy (a conversation per client)', false],
+    ['gatewayShared', 'llmproxy (both models in one conversation: same x-claude-code-session-id)', true],
+  ]) {
     const pair = [await startFake(ctx, swapGpu), await startFake(ctx, swapGpu)];
-    const gw2 = await startLlmproxy(ctx, 'llmproxy-swaps', pair);
+    const gw2 = await startLlmproxy(ctx, `llmproxy-swaps${shared ? '-shared' : ''}`, pair);
     const k = await gw2.key('swaps');
-    const r = await swapRun('llmproxy', (model, messages) => stream(gw2.url, { model, headers: auth(k), extra: { messages, maxTokens: 20 } }));
+    const session = shared ? { 'x-claude-code-session-id': `bench-two-models-${process.pid}` } : {};
+    const r = await swapRun(label, (model, messages) => stream(gw2.url, { kind: 'anthropic', model, headers: { ...auth(k), ...session }, extra: { messages, maxTokens: 20 } }));
     const st = await Promise.all(pair.map((f) => f.stats()));
-    out.swaps.gateway = { ...r, loads: st.reduce((a, s) => a + s.loads, 0), swaps: st.reduce((a, s) => a + s.swaps, 0), scheduler: !!gw2.upstreams };
-    log(`affinity/swaps: ${JSON.stringify(out.swaps.gateway)}`);
+    out.swaps[field] = { ...r, loads: st.reduce((a, s) => a + s.loads, 0), swaps: st.reduce((a, s) => a + s.swaps, 0), scheduler: !!gw2.upstreams };
+    log(`affinity/swaps: ${JSON.stringify(out.swaps[field])}`);
     await gw2.stopAll();
     for (const f of pair) await f.stop();
   }
@@ -682,7 +688,7 @@ function render(res) {
       o.push(`\nModel swaps: two models, two upstreams holding one model each (${sw.config.swapDelayMs} ms swap), ${sw.config.workers} clients (two per model), ${sw.config.maxTokens}-token answers, ${sw.config.windowMs / 1000} s:\n`);
       o.push('| routing | model loads (swap delays taken) | of which swaps | requests done | p50 latency ms | errors |');
       o.push('|---|---:|---:|---:|---:|---:|');
-      for (const r of [sw.roundRobin, sw.gateway].filter(Boolean)) o.push(`| ${r.label} | ${r.loads} | ${r.swaps} | ${r.requests} | ${fmt(r.p50Ms)} | ${r.errors} |`);
+      for (const r of [sw.roundRobin, sw.gateway, sw.gatewayShared].filter(Boolean)) o.push(`| ${r.label} | ${r.loads} | ${r.swaps} | ${r.requests} | ${fmt(r.p50Ms)} | ${r.errors} |`);
     }
   }
   const fo = res.scenarios.failover;
