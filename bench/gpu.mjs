@@ -766,11 +766,7 @@ async function main() {
   process.exitCode = broken ? 1 : 0;
 }
 
-main()
-  .then(() => {
-    if (process.env.BENCH_GPU_HANDLES) setTimeout(() => console.error(process._getActiveHandles().map((h) => h.constructor.name + (h._idleTimeout ? ":" + h._idleTimeout : "")), process._getActiveRequests().length), 500).unref();
-  })
-  .catch((error) => {
+main().catch((error) => {
   console.error(`bench:gpu: ${error?.stack ?? error}`);
   process.exit(2);
 });
