@@ -349,6 +349,30 @@ describe('Scheduler: bounds', () => {
     expect(order).toEqual(['hold']);
   });
 
+  it('a key that fills the queue cannot lock another out: the newcomer takes the longest queue’s newest place', async () => {
+    const { scheduler, events, add, errors, next } = await held({ queueMax: 3 });
+    for (let i = 0; i < 3; i++) void add(`A${i}`, req(1));
+    await flush();
+    await add('A3', req(1)); // its own key is the longest: refused
+    expect((errors.get('A3') as OverloadedError).reason).toBe('queue_full');
+    void add('B0', req(2));
+    await flush();
+    expect((errors.get('A2') as OverloadedError).reason).toBe('queue_full');
+    expect(events.overloaded).toHaveBeenCalledTimes(2);
+    expect(scheduler.waiting).toBe(3);
+    expect(await next()).toBe('B0');
+    expect(await next()).toBe('A0');
+    expect(await next()).toBe('A1');
+  });
+
+  it('two keys with equal queues do not evict each other', async () => {
+    const { add, errors } = await held({ queueMax: 4 });
+    for (const label of ['A0', 'B0', 'A1', 'B1']) void add(label, req(label.startsWith('A') ? 1 : 2));
+    await flush();
+    await add('A2', req(1));
+    expect([...errors.keys()]).toEqual(['A2']);
+  });
+
   it('queueMax 0 still grants a free slot at once', async () => {
     const { scheduler } = setup([{ id: 1, maxParallel: 1 }], { queueMax: 0 });
     await expect(scheduler.acquire(req(1))).resolves.toBeDefined();

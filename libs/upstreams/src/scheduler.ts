@@ -146,8 +146,15 @@ export class Scheduler {
       this.dispatch();
       const upstream = this.choose(request);
       if (upstream) return Promise.resolve(this.grant(request, upstream, enqueuedAt));
+      // The bound is shared, the fairness per key: a key waiting with fewer requests than the longest
+      // queue takes that key's newest place, so one key filling the queue cannot lock the others out.
+      const evicted = request.urgent ? undefined : this.evictFromLongest(request.keyId);
+      if (!evicted) {
+        this.events.overloaded?.('queue_full');
+        return Promise.reject(new OverloadedError('queue_full', 1));
+      }
       this.events.overloaded?.('queue_full');
-      return Promise.reject(new OverloadedError('queue_full', 1));
+      evicted.reject(new OverloadedError('queue_full', 1));
     }
     return new Promise<Lease>((resolve, reject) => {
       const ticket: Ticket = { request, enqueuedAt, resolve, reject };
@@ -306,6 +313,20 @@ export class Scheduler {
     if (this.ring.length === 1) this.jumpedBy = undefined;
     else if (this.jumpedBy === undefined) this.jumpedBy = keyId;
     else this.turn += 1;
+  }
+
+  /**
+   * Takes the newest ticket of the key with the most waiting requests out of the queue, when that key
+   * has more waiting than `keyId` has; undefined otherwise (the newcomer's own key is the longest).
+   */
+  private evictFromLongest(keyId: number): Ticket | undefined {
+    let longest: Ticket[] | undefined;
+    for (const queue of this.queues.values()) if (!longest || queue.length > longest.length) longest = queue;
+    const own = this.queues.get(keyId)?.length ?? 0;
+    if (!longest || longest.length <= own + 1) return undefined;
+    const ticket = longest[longest.length - 1]!;
+    this.remove(ticket);
+    return ticket;
   }
 
   /** Takes a waiting ticket out (timeout, abort); false when it was no longer waiting. */
