@@ -9,7 +9,6 @@ export interface TagEntry {
   details?: Record<string, unknown>;
 }
 
-const TAGS_TTL_MS = 10_000;
 const SHOW_TTL_MS = 5 * 60_000;
 
 /** What the gateway reads of a model's /api/show. */
@@ -20,22 +19,15 @@ interface ShowInfo {
 }
 
 /**
- * What Ollama has and what each model can do, for the translating dialects (model resolution,
- * `think` only where the model has the `thinking` capability). Control plane: axios, cached with a
- * TTL, so a busy proxy asks Ollama at most every few seconds.
+ * What each model can do (/api/show), for the translating dialects: `think` only where the model has
+ * the `thinking` capability, and the model's own context length. Which models exist is the upstream
+ * pool's (libs/upstreams, polled). Control plane: axios, cached with a TTL, so a busy proxy asks
+ * Ollama at most every few minutes per model.
  */
 export class ModelCatalogue {
-  private readonly tags = new Map<string, { until: number; value: Promise<TagEntry[]> }>();
   private readonly shows = new Map<string, { until: number; value: Promise<ShowInfo> }>();
 
   constructor(private readonly http: AxiosInstance = axios.create({ timeout: 10_000 })) {}
-
-  models(baseUrl: string, now = Date.now()): Promise<TagEntry[]> {
-    return cached(this.tags, baseUrl, now, TAGS_TTL_MS, async () => {
-      const response = await this.http.get<{ models?: TagEntry[] }>(`${baseUrl}/api/tags`);
-      return response.data.models ?? [];
-    });
-  }
 
   /** The model's capabilities (`completion`, `tools`, `thinking`, `vision`, …); [] when Ollama does not say. */
   async modelCapabilities(baseUrl: string, model: string, now = Date.now()): Promise<string[]> {

@@ -83,6 +83,13 @@ export class OllamaUpstream {
   }
 }
 
+/** A whole (small) body as text: an error answer, a catalogue answer. */
+export async function readText(body: AsyncIterable<Buffer>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of body) parts.push(chunk);
+  return Buffer.concat(parts).toString('utf8');
+}
+
 /**
  * Ollama's URL as an error may name it to a client: scheme, host, port and path, without user,
  * password, query or fragment (an OLLAMA_URL may carry credentials in any of them). An unparsable

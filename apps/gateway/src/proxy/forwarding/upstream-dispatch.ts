@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { Response } from 'express';
 import type { AppConfig } from '@llmproxy/config';
 import { canonicalModelName, DialectError, type Dialect } from '@llmproxy/dialects';
-import { OllamaUpstream, UpstreamError, type UpstreamRequest, type UpstreamResponse } from '@llmproxy/ollama';
+import { OllamaUpstream, readText, UpstreamError, type UpstreamRequest, type UpstreamResponse } from '@llmproxy/ollama';
 import { conversationOf, NoUpstreamError, OverloadedError, Scheduler, UpstreamPool, type Lease, type UpstreamState } from '@llmproxy/upstreams';
 import { GatewayMetrics } from '../../core/metrics.js';
 import type { ProxyRequest } from '../proxy-request.js';
@@ -105,10 +105,9 @@ export class UpstreamDispatch implements OnModuleDestroy {
   /** The upstream's /api/ps entries, each with `upstream` naming it. */
   async loaded(upstream: UpstreamState): Promise<Record<string, unknown>[]> {
     const answer = await this.http.send(upstream.url, { method: 'GET', path: '/api/ps', signal: AbortSignal.timeout(5_000) });
-    const parts: Buffer[] = [];
-    for await (const chunk of answer.body as AsyncIterable<Buffer>) parts.push(chunk);
+    const text = await readText(answer.body);
     if (answer.status !== 200) throw new UpstreamError('broken', `Ollama at ${upstream.name} answered ${answer.status} to /api/ps`);
-    const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as { models?: Record<string, unknown>[] };
+    const body = JSON.parse(text) as { models?: Record<string, unknown>[] };
     return (body.models ?? []).map((model) => ({ ...model, upstream: upstream.name }));
   }
 

@@ -5,7 +5,7 @@ import type { AppConfig } from '@llmproxy/config';
 import { dialectForPath } from '@llmproxy/dialects';
 import { OllamaMeter, type UsageRecord } from '@llmproxy/metering';
 import type { OllamaChunk } from '@llmproxy/ollama';
-import { NdjsonScanner, toUpstreamError, UpstreamError, type UpstreamRequest } from '@llmproxy/ollama';
+import { NdjsonScanner, readText, toUpstreamError, UpstreamError, type UpstreamRequest } from '@llmproxy/ollama';
 import { OverloadedError } from '@llmproxy/upstreams';
 import { GatewayMetrics, type UpstreamFailureOutcome } from '../../core/metrics.js';
 import type { Metering, ProxyRequest } from '../proxy-request.js';
@@ -21,8 +21,6 @@ export interface ForwardOptions {
   body?: Record<string, unknown>;
   /** Inference: meter the answer and write a usage record. */
   meter?: { model: string | null; stream: boolean };
-  /** Catalogue answers (small JSON) that are rewritten before they reach the client. */
-  rewriteJson?: (value: unknown) => unknown;
   /** A catalogue call about one model (/api/show): sent to an upstream that has it. */
   model?: string;
 }
@@ -95,7 +93,7 @@ export class UpstreamForwarder {
             throw new ServiceUnavailableException(SHUTDOWN_MESSAGE, { cause: error });
           }
           if (error instanceof OverloadedError) {
-            const answer = overloaded(error, 'ollama', response);
+            const answer = overloaded(error, dialectForPath(request.path), response);
             state.outcome = 'overloaded';
             state.status = answer.status;
             throw answer;
@@ -119,11 +117,6 @@ export class UpstreamForwarder {
       }
       if (upstream.status >= 400) state.outcome = 'upstream_error';
 
-      if (options.rewriteJson && upstream.status === 200) {
-        const text = await readText(upstream.body);
-        response.json(options.rewriteJson(JSON.parse(text)));
-        return;
-      }
       // A single JSON answer (not a stream) leaves in one write with a Content-Length, as Ollama sent
       // it: chunked framing and a second write for the end cost more than holding a few kilobytes.
       const whole: Buffer[] | undefined = streaming ? undefined : [];
@@ -359,12 +352,6 @@ export class UpstreamForwarder {
       request.metering = metering(exchange.model, sse !== undefined, state, meter);
     }
   }
-}
-
-async function readText(body: AsyncIterable<Buffer>): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const chunk of body) parts.push(chunk);
-  return Buffer.concat(parts).toString('utf8');
 }
 
 function outcomeOf(failure: UpstreamError): NonNullable<UsageRecord['outcome']> {

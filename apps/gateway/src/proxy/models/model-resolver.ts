@@ -23,7 +23,7 @@ export interface ResolvedModel {
  */
 @Injectable()
 export class ModelResolver {
-  readonly catalogue = new ModelCatalogue();
+  private readonly catalogue = new ModelCatalogue();
 
   constructor(
     private readonly settings: SettingsService,
@@ -43,7 +43,7 @@ export class ModelResolver {
   }
 
   /** The model's own context length from /api/show on an upstream that has it; undefined when unknown. */
-  async modelContextLength(model: string): Promise<number | undefined> {
+  private async modelContextLength(model: string): Promise<number | undefined> {
     const upstream = this.pool.withModel(model);
     if (!upstream) return undefined;
     return this.catalogue.modelContextLength(upstream.url, model).catch(() => undefined);
@@ -76,8 +76,12 @@ export class ModelResolver {
    */
   async contextWindow(resolved: ResolvedModel): Promise<number> {
     const { settings } = resolved;
-    const numCtx = Math.min(settings.numCtx, settings.maxNumCtx ?? settings.numCtx);
-    const modelLength = await this.modelContextLength(resolved.model);
+    return this.windowFor(resolved.model, Math.min(settings.numCtx, settings.maxNumCtx ?? settings.numCtx));
+  }
+
+  /** The window a request with `num_ctx` gets on `model`: num_ctx, capped by the model's own context length when Ollama reports one. */
+  async windowFor(model: string, numCtx: number): Promise<number> {
+    const modelLength = await this.modelContextLength(model);
     return Math.min(numCtx, modelLength ?? numCtx);
   }
 }

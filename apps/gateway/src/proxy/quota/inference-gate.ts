@@ -100,8 +100,7 @@ export class InferenceGate {
   ): Promise<void> {
     const numCtx = (ollamaBody.options as { num_ctx?: unknown } | undefined)?.num_ctx;
     if (typeof numCtx !== 'number') return;
-    const modelLength = await this.models.modelContextLength(model);
-    const window = Math.min(numCtx, modelLength ?? numCtx);
+    const window = await this.models.windowFor(model, numCtx);
     const room = outputRoom(namedCompletionLimit(numPredictOf(ollamaBody)), window);
     if ((typeof prompt === 'number' ? prompt : prompt.bound) + room <= window) return;
     const needed = (typeof prompt === 'number' ? prompt : prompt.exact()) + room;
