@@ -34,6 +34,10 @@ export class UpstreamPool implements UpstreamSource {
   private states: UpstreamState[] = [];
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  /** Derived from `states` after each refresh (polls change them only then), so requests read them without work. */
+  private ranked: UpstreamState[] = [];
+  private answering: UpstreamState[] = [];
+  private merged: TagEntry[] = [];
   private next: Promise<void> | undefined;
   private lastRefreshAt = 0;
   private readonly http: AxiosInstance;
@@ -62,8 +66,9 @@ export class UpstreamPool implements UpstreamSource {
     return this.states;
   }
 
-  enabled(): UpstreamState[] {
-    return this.states.filter((u) => u.config.enabled);
+  /** The enabled upstreams, highest priority first (as of the last refresh). */
+  enabled(): readonly UpstreamState[] {
+    return this.ranked;
   }
 
   find(id: number): UpstreamState | undefined {
@@ -100,35 +105,27 @@ export class UpstreamPool implements UpstreamSource {
    * server: its own error, as the single-server gateway always said).
    */
   async models(): Promise<TagEntry[]> {
-    let answering = this.enabled().filter((u) => u.lastPollOk);
-    if (answering.length === 0) {
+    if (this.answering.length === 0) {
       if (Date.now() - this.lastRefreshAt >= 1_000 || this.refreshing) await this.refresh();
-      answering = this.enabled().filter((u) => u.lastPollOk);
+      if (this.answering.length === 0) throw this.noneAnswering();
     }
-    if (answering.length === 0) throw this.noneAnswering();
-    const seen = new Set<string>();
-    const merged: TagEntry[] = [];
-    for (const upstream of byPriority(answering)) {
-      for (const tag of upstream.tags) {
-        const name = tag.name || tag.model || '';
-        if (seen.has(name)) continue;
-        seen.add(name);
-        merged.push(tag);
-      }
-    }
-    return merged;
+    return this.merged;
   }
 
-  /** An enabled upstream that lists the model (answering and by priority first), else any enabled one. */
+  /** How many upstreams are enabled (routing has a choice only when more than one is). */
+  get enabledCount(): number {
+    return this.ranked.length;
+  }
+
+  /** An enabled upstream that lists the model (answering and by priority first), else the first answering one. */
   withModel(model: string): UpstreamState | undefined {
     const name = canonicalModelName(model);
-    const enabled = byPriority(this.enabled());
-    return (
-      enabled.find((u) => u.lastPollOk && u.hasModel(name)) ??
-      enabled.find((u) => u.hasModel(name)) ??
-      enabled.find((u) => u.lastPollOk) ??
-      enabled[0]
-    );
+    return this.ranked.find((u) => u.lastPollOk && u.hasModel(name)) ?? this.ranked.find((u) => u.hasModel(name)) ?? this.firstAnswering();
+  }
+
+  /** The first enabled upstream (by priority) whose last poll answered, else the first enabled one. */
+  firstAnswering(): UpstreamState | undefined {
+    return this.answering[0] ?? this.ranked[0];
   }
 
   /** The error to give when no upstream answers. */
@@ -172,6 +169,9 @@ export class UpstreamPool implements UpstreamSource {
       return known;
     });
     await Promise.all(this.states.filter((u) => u.config.enabled).map((u) => this.poll(u)));
+    this.ranked = byPriority(this.states.filter((u) => u.config.enabled));
+    this.answering = this.ranked.filter((u) => u.lastPollOk);
+    this.merged = mergeTags(this.answering.map((u) => u.tags));
   }
 
   private async poll(upstream: UpstreamState): Promise<void> {
@@ -200,6 +200,21 @@ export class UpstreamPool implements UpstreamSource {
       this.failed(upstream, failure.message, now);
     }
   }
+}
+
+/** Several servers' model lists as one, by name; the first list that has a name wins. */
+export function mergeTags(lists: readonly (readonly TagEntry[])[]): TagEntry[] {
+  const seen = new Set<string>();
+  const merged: TagEntry[] = [];
+  for (const tags of lists) {
+    for (const tag of tags) {
+      const name = tag.name || tag.model || '';
+      if (seen.has(name)) continue;
+      seen.add(name);
+      merged.push(tag);
+    }
+  }
+  return merged;
 }
 
 function byPriority(upstreams: UpstreamState[]): UpstreamState[] {

@@ -2,6 +2,7 @@ import { BadGatewayException, Injectable } from '@nestjs/common';
 import axios, { type AxiosInstance } from 'axios';
 import type { OllamaStatus } from '@llmproxy/api-types';
 import { publicUrl, type TagEntry } from '@llmproxy/ollama';
+import { mergeTags } from '@llmproxy/upstreams';
 
 export type { OllamaStatus };
 
@@ -39,10 +40,7 @@ export class OllamaProbe {
     const failed = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
     if (failed && answers.every((answer) => answer.status === 'rejected')) throw failed.reason;
     if (baseUrls.length === 0) throw new BadGatewayException('no Ollama server is configured and enabled (see Upstreams)');
-    const seen = new Set<string>();
-    return answers
-      .flatMap((answer) => (answer.status === 'fulfilled' ? answer.value : []))
-      .filter((tag) => !seen.has(tag.name) && seen.add(tag.name) !== undefined);
+    return mergeTags(answers.map((answer) => (answer.status === 'fulfilled' ? answer.value : [])));
   }
 
   /** GET /api/tags; throws 502 with a readable message when Ollama does not answer. */

@@ -62,7 +62,7 @@ export class UpstreamDispatch implements OnModuleDestroy {
     const key = request.apiKey!;
     const canonical = model === null ? null : canonicalModelName(model);
     // Affinity matters only where there is a choice; the opening's hash is not computed otherwise.
-    const affinity = this.pool.enabled().length > 1 ? conversationOf(key.id, request.headers, request.json) : undefined;
+    const affinity = this.pool.enabledCount > 1 ? conversationOf(key.id, request.headers, request.json) : undefined;
     const slot = { keyId: key.id, weight: key.queueWeight, model: canonical, affinity, signal: target.signal };
     const lease = await this.scheduler.acquire(slot);
     const first = await this.attempt(lease, target);
@@ -96,7 +96,7 @@ export class UpstreamDispatch implements OnModuleDestroy {
 
   /** A catalogue call (/api/show, /api/version, …): no slot; to an upstream that has the model, else the first answering one. */
   async control(model: string | null, target: DispatchRequest): Promise<Dispatched> {
-    const upstream = model !== null ? this.pool.withModel(model) : this.answering();
+    const upstream = model !== null ? this.pool.withModel(model) : this.pool.firstAnswering();
     if (!upstream) throw this.pool.noneAnswering();
     const response = await this.http.send(upstream.url, target);
     return { response, upstream, done: () => undefined };
@@ -109,12 +109,6 @@ export class UpstreamDispatch implements OnModuleDestroy {
     if (answer.status !== 200) throw new UpstreamError('broken', `Ollama at ${upstream.name} answered ${answer.status} to /api/ps`);
     const body = JSON.parse(text) as { models?: Record<string, unknown>[] };
     return (body.models ?? []).map((model) => ({ ...model, upstream: upstream.name }));
-  }
-
-  /** The first enabled upstream whose last poll answered (by priority), else the first enabled one. */
-  answering(): UpstreamState | undefined {
-    const enabled = [...this.pool.enabled()].sort((a, b) => b.config.priority - a.config.priority || a.id - b.id);
-    return enabled.find((u) => u.lastPollOk) ?? enabled[0];
   }
 
   /**
