@@ -27,7 +27,7 @@ describe.each(databases)('several Ollama servers on $name', (database) => {
       a = await startFakeOllama({ models: [{ ...LLAMA, capabilities: [...LLAMA.capabilities] }] });
       b = await startFakeOllama({ models: [{ ...QWEN, capabilities: [...QWEN.capabilities] }] });
       c = await startFakeOllama({ models: [{ ...LLAMA, capabilities: [...LLAMA.capabilities] }] });
-      gateway = await startTestGateway(await database.create(), a.url, { OLLAMA_URLS: `${a.url},${b.url}`, UPSTREAM_MAX_PARALLEL: '4', QUEUE_TIMEOUT_S: '2' });
+      gateway = await startTestGateway(await database.create(), a.url, { OLLAMA_URLS: `${a.url},${b.url}`, UPSTREAM_MAX_PARALLEL: '4', QUEUE_TIMEOUT_S: '2', UPSTREAM_POLL_S: '1' });
       ({ key } = await gateway.createKey({ name: 'upstreams' }));
     });
 
@@ -41,7 +41,7 @@ describe.each(databases)('several Ollama servers on $name', (database) => {
       for (const fake of [a, b, c]) fake.reset();
     });
 
-    const upstreams = async () => (await (await gateway.admin('/api/upstreams')).json()) as { id: number; name: string; max_parallel: number; status: { health: string; models: string[]; failovers: number } }[];
+    const upstreams = async () => (await (await gateway.admin('/api/upstreams')).json()) as { id: number; name: string; max_parallel: number; status: { health: string; models: string[]; loaded: string[]; failovers: number } }[];
 
     it('seeds the list from OLLAMA_URLS and shows each server’s health and models', async () => {
       const list = await upstreams();
@@ -79,7 +79,9 @@ describe.each(databases)('several Ollama servers on $name', (database) => {
       expect(created.status).toBe(201);
       const id = ((await created.json()) as { id: number }).id;
       try {
-        // While it answers, the highest priority server that has the model gets the request.
+        // Loaded on both (a from the tests before, c warmed here): the highest priority server gets the request.
+        await fetch(`${c.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'llama3.2', messages: [], stream: false }) });
+        await eventually(async () => expect((await upstreams()).find((u) => u.id === id)!.status.loaded).toEqual(['llama3.2:latest']));
         const native = await fetch(`${gateway.proxyUrl}/api/chat`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: false }) });
         expect(native.status).toBe(200);
         expect(native.headers.get('x-llmproxy-upstream')).toBe('gpu-c');
@@ -182,6 +184,42 @@ describe.each(databases)('several Ollama servers on $name', (database) => {
         ]);
       } finally {
         await gateway.admin(`/api/upstreams/${llamaServer!.id}`, { method: 'PATCH', body: JSON.stringify({ max_parallel: 4 }) });
+      }
+    });
+
+    it('keeps reserved slots for keys with nothing in flight: a newcomer starts while the heavy key waits', async () => {
+      const [llamaServer] = await upstreams();
+      const refused = await gateway.admin(`/api/upstreams/${llamaServer!.id}`, { method: 'PATCH', body: JSON.stringify({ max_parallel: 2, reserved_slots: 2 }) });
+      expect(refused.status).toBe(400);
+      expect(JSON.stringify(await refused.json())).toContain('reserved_slots (2) must be less than max_parallel (2)');
+      const set = await gateway.admin(`/api/upstreams/${llamaServer!.id}`, { method: 'PATCH', body: JSON.stringify({ max_parallel: 2, reserved_slots: 1 }) });
+      expect(set.status).toBe(200);
+      expect(await set.json()).toMatchObject({ max_parallel: 2, reserved_slots: 1 });
+      const { key: newcomer } = await gateway.createKey({ name: 'newcomer' });
+      try {
+        const post = (k: string, tag: string) =>
+          fetch(`${gateway.proxyUrl}/api/chat`, { method: 'POST', headers: { authorization: `Bearer ${k}` }, body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: tag }], stream: false }) });
+        const seen = () => a.requests.filter((r) => r.path === '/api/chat').map((r) => (r.body as { messages: { content: string }[] }).messages[0]!.content);
+        const before = seen().length;
+        a.enqueue({ holdAfterChunks: 1 });
+        const holding = post(key, 'heavy-0');
+        await a.waitForHold();
+        // One of two slots free, but reserved: the heavy key's second request waits in the gateway...
+        const second = post(key, 'heavy-1');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(seen().slice(before)).toEqual(['heavy-0']);
+        // ...while the newcomer is answered at once, the heavy key's first answer still held.
+        const answer = await post(newcomer, 'newcomer');
+        expect(answer.status).toBe(200);
+        expect(seen().slice(before)).toEqual(['heavy-0', 'newcomer']);
+        a.release();
+        expect((await holding).status).toBe(200);
+        expect((await second).status).toBe(200);
+        expect(seen().slice(before)).toEqual(['heavy-0', 'newcomer', 'heavy-1']);
+        const audit = (await (await gateway.admin('/api/audit')).json()) as { action: string; changes: Record<string, unknown> }[];
+        expect(audit.find((row) => row.action === 'upstream.update')?.changes).toMatchObject({ reserved_slots: { old: 0, new: 1 } });
+      } finally {
+        await gateway.admin(`/api/upstreams/${llamaServer!.id}`, { method: 'PATCH', body: JSON.stringify({ max_parallel: 4, reserved_slots: 0 }) });
       }
     });
 

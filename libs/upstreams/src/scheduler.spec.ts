@@ -676,7 +676,7 @@ describe('Scheduler: affinity', () => {
       { id: 1, maxParallel: 4 },
       { id: 2, maxParallel: 4 },
     ]);
-    const first = await scheduler.acquire(req(1, { affinity: 'c1' }));
+    const first = await scheduler.acquire(req(1, { affinity: 'c1', model: 'm:latest' }));
     const home = first.upstream;
     const other = list.find((u) => u !== home)!;
     first.release();
@@ -691,44 +691,116 @@ describe('Scheduler: affinity', () => {
     expect(scheduler.choose(req(1, { affinity: 'c2', model: 'm:latest' }))).toBe(other);
   });
 
-  it('yields when its upstream is full and another is at most half busy', async () => {
-    const { scheduler, list } = setup([
-      { id: 1, maxParallel: 2, priority: 10 },
-      { id: 2, maxParallel: 4 },
-    ]);
-    list[1]!.inFlight = 4;
-    const first = await scheduler.acquire(req(1, { affinity: 'c' }));
-    expect(first.upstream).toBe(list[0]);
-    list[1]!.inFlight = 2; // half busy
-    list[0]!.inFlight = 2; // home full
-    const moved = await scheduler.acquire(req(1, { affinity: 'c' }));
-    expect(moved.upstream).toBe(list[1]);
-    // And the conversation now lives there.
-    list[0]!.inFlight = 0;
-    expect(scheduler.choose(req(1, { affinity: 'c' }))).toBe(list[1]);
+  it('waits for its full upstream while fewer wait for it than it has slots, and moves after affinityWaitMs', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    try {
+      const { scheduler, list, clock } = setup(
+        [
+          { id: 1, maxParallel: 2, priority: 10 },
+          { id: 2, maxParallel: 4 },
+        ],
+        { affinityWaitMs: 3_000 },
+      );
+      list[1]!.inFlight = 4;
+      const first = await scheduler.acquire(req(1, { affinity: 'c' }));
+      expect(first.upstream).toBe(list[0]);
+      await scheduler.acquire(req(2)); // home now full...
+      list[1]!.inFlight = 0; // ...and upstream 2 entirely free
+      expect(list[0]!.inFlight).toBe(2);
+      expect(scheduler.choose(req(1, { affinity: 'c' }))).toBeUndefined();
+      expect(scheduler.choose(req(1, { affinity: 'other' }))).toBe(list[1]);
+      const waiting = track(scheduler.acquire(req(1, { affinity: 'c' })));
+      await flush();
+      expect(waiting.settled).toBe(false);
+      expect(scheduler.waiting).toBe(1);
+      // A slot frees at home within the wait: the conversation gets it, not the idle upstream.
+      first.release();
+      await flush();
+      expect(waiting.lease?.upstream).toBe(list[0]);
+      expect(list[1]!.inFlight).toBe(0);
+
+      // Home full again and nothing frees: after affinityWaitMs the request takes the free upstream.
+      const late = track(scheduler.acquire(req(1, { affinity: 'c' })));
+      await flush();
+      expect(late.settled).toBe(false);
+      clock.now += 3_000;
+      jest.advanceTimersByTime(3_001);
+      await flush();
+      expect(late.lease?.upstream).toBe(list[1]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
-  it('waits for its full upstream when the others are more than half busy', async () => {
+  it('yields at once when as many requests already wait for its upstream as it has slots', async () => {
     const { scheduler, list } = setup([
       { id: 1, maxParallel: 2, priority: 10 },
       { id: 2, maxParallel: 4 },
     ]);
+    for (const c of ['a', 'b', 'c']) (await scheduler.acquire(req(1, { affinity: c }))).release();
+    // a, b and c all live on upstream 1; another key fills it and upstream 2, then a and b wait for it.
     list[1]!.inFlight = 4;
-    const first = await scheduler.acquire(req(1, { affinity: 'c' }));
-    expect(first.upstream).toBe(list[0]);
-    await scheduler.acquire(req(2));
-    expect(list[0]!.inFlight).toBe(2);
-    list[1]!.inFlight = 3; // one slot free, but 3 of 4 busy
-    expect(scheduler.choose(req(1, { affinity: 'c' }))).toBeUndefined();
-    expect(scheduler.choose(req(1, { affinity: 'other' }))).toBe(list[1]);
-    const waiting = track(scheduler.acquire(req(1, { affinity: 'c' })));
+    const fill = [await scheduler.acquire(req(2)), await scheduler.acquire(req(2))];
+    expect(fill.map((l) => l.upstream)).toEqual([list[0], list[0]]);
+    const a = track(scheduler.acquire(req(1, { affinity: 'a' })));
+    const b = track(scheduler.acquire(req(1, { affinity: 'b' })));
     await flush();
-    expect(waiting.settled).toBe(false);
-    expect(scheduler.waiting).toBe(1);
-    first.release();
-    await flush();
-    expect(waiting.lease?.upstream).toBe(list[0]);
-    expect(list[1]!.inFlight).toBe(3);
+    expect(scheduler.waiting).toBe(2);
+    list[1]!.inFlight = 0; // upstream 2 frees; nothing calls dispatch yet
+    // Two already wait for upstream 1's two slots: c would wait behind them, so it goes elsewhere.
+    expect(scheduler.choose(req(1, { affinity: 'c' }))).toBe(list[1]);
+    expect(a.settled || b.settled).toBe(false);
+  });
+
+  it('keeps one upstream per model of a conversation (a main and a small model)', async () => {
+    const { scheduler, list } = setup([
+      { id: 1, maxParallel: 4, models: ['big:latest', 'small:latest'] },
+      { id: 2, maxParallel: 4, models: ['big:latest', 'small:latest'] },
+    ]);
+    list[1]!.inFlight = 1;
+    const big = await scheduler.acquire(req(1, { affinity: 's', model: 'big:latest' }));
+    expect(big.upstream).toBe(list[0]);
+    list[1]!.inFlight = 0;
+    list[0]!.inFlight = 2; // upstream 2 now has more free slots: the small model goes there
+    const small = await scheduler.acquire(req(1, { affinity: 's', model: 'small:latest' }));
+    expect(small.upstream).toBe(list[1]);
+    list[0]!.inFlight = 1;
+    list[1]!.inFlight = 3;
+    // Each model's next turn goes back to where that model ran, whatever the load says.
+    expect(scheduler.choose(req(1, { affinity: 's', model: 'big:latest' }))).toBe(list[0]);
+    list[0]!.inFlight = 3;
+    list[1]!.inFlight = 1;
+    expect(scheduler.choose(req(1, { affinity: 's', model: 'small:latest' }))).toBe(list[1]);
+  });
+
+  it('marks the model loaded where it was sent, so the next request for it goes there before the poll says so', async () => {
+    const { scheduler, list } = setup([
+      { id: 1, maxParallel: 4, models: ['a:latest', 'b:latest'] },
+      { id: 2, maxParallel: 4, models: ['a:latest', 'b:latest'] },
+    ]);
+    const a = await scheduler.acquire(req(1, { model: 'a:latest' }));
+    expect(a.upstream.loaded.has('a:latest')).toBe(true);
+    const other = list.find((u) => u !== a.upstream)!;
+    // Fewer free slots where a:latest runs, yet the next a:latest request follows the loaded model...
+    expect(scheduler.choose(req(2, { model: 'a:latest' }))).toBe(a.upstream);
+    // ...and b:latest, loaded nowhere, goes to the upstream with more free slots.
+    expect(scheduler.choose(req(2, { model: 'b:latest' }))).toBe(other);
+  });
+
+  it('yields when the model has left its upstream memory but is loaded on another', async () => {
+    const { scheduler, list } = setup([
+      { id: 1, maxParallel: 4, priority: 10, models: ['m:latest'] },
+      { id: 2, maxParallel: 4, models: ['m:latest'] },
+    ]);
+    (await scheduler.acquire(req(1, { affinity: 'c', model: 'm:latest' }))).release();
+    expect(list[0]!.loaded.has('m:latest')).toBe(true);
+    // The next poll: upstream 1 swapped it out, upstream 2 has it.
+    list[0]!.loaded = new Set(['other:latest']);
+    list[1]!.loaded = new Set(['m:latest']);
+    expect(scheduler.choose(req(1, { affinity: 'c', model: 'm:latest' }))).toBe(list[1]);
+    // Loaded nowhere: affinity holds (a cold start either way, and the conversation's home is known).
+    list[1]!.loaded = new Set();
+    expect(scheduler.choose(req(1, { affinity: 'c', model: 'm:latest' }))).toBe(list[0]);
   });
 
   it('yields when its upstream is down (breaker open)', async () => {
@@ -763,6 +835,50 @@ describe('Scheduler: affinity', () => {
     expect(scheduler.choose(req(1, { affinity: 'c3' }))).toBe(list[1]);
     expect(scheduler.choose(req(1, { affinity: 'c1' }))).toBe(list[0]);
     expect(scheduler.choose(req(1, { affinity: 'c2' }))).toBe(list[0]);
+  });
+});
+
+describe('Scheduler: reserved slots', () => {
+  it('keeps the reserved slots for keys with nothing in flight there', async () => {
+    const { scheduler, list } = setup([{ id: 1, maxParallel: 3, reservedSlots: 1 }]);
+    const heavy = [await scheduler.acquire(req(1)), await scheduler.acquire(req(1))];
+    expect(list[0]!.inFlight).toBe(2);
+    // The heavy key's third request waits although a slot is free: that slot is reserved.
+    const third = track(scheduler.acquire(req(1)));
+    await flush();
+    expect(third.settled).toBe(false);
+    // A key with nothing in flight takes it at once, ahead of the heavy key's waiting request.
+    const light = await scheduler.acquire(req(2));
+    expect(light.upstream).toBe(list[0]);
+    expect(list[0]!.inFlight).toBe(3);
+    // When the light answer ends, the reserved slot is free again, not given to the heavy key.
+    light.release();
+    await flush();
+    expect(third.settled).toBe(false);
+    // When one of the heavy key's own answers ends, its waiting request takes that slot.
+    heavy[0]!.release();
+    await flush();
+    expect(third.lease?.upstream).toBe(list[0]);
+    expect(list[0]!.inFlight).toBe(2);
+  });
+
+  it('counts per upstream: a key busy on one server is a newcomer on another', async () => {
+    const { scheduler, list } = setup([
+      { id: 1, maxParallel: 2, reservedSlots: 1, priority: 10 },
+      { id: 2, maxParallel: 2, reservedSlots: 1 },
+    ]);
+    const a = await scheduler.acquire(req(1));
+    const b = await scheduler.acquire(req(1));
+    expect(new Set([a.upstream, b.upstream])).toEqual(new Set(list));
+    // Each upstream has one slot left, reserved, and key 1 is in flight on both.
+    expect(scheduler.choose(req(1))).toBeUndefined();
+    expect(scheduler.choose(req(2))).toBeDefined();
+  });
+
+  it('without reserved slots one key may take every slot', async () => {
+    const { scheduler, list } = setup([{ id: 1, maxParallel: 3 }]);
+    for (let i = 0; i < 3; i++) await scheduler.acquire(req(1));
+    expect(list[0]!.inFlight).toBe(3);
   });
 });
 

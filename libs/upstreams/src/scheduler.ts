@@ -56,6 +56,12 @@ export interface SchedulerOptions {
   queueTimeoutMs: number;
   /** Conversations remembered for affinity (least recently used forgotten first). */
   affinityEntries?: number;
+  /**
+   * How long a conversation's request waits for its own upstream when that one is full and another
+   * has a free slot (default 3 s): a warm prompt cache is worth a short wait, a cold prefill
+   * elsewhere beats a long one.
+   */
+  affinityWaitMs?: number;
   now?: () => number;
 }
 
@@ -71,6 +77,8 @@ interface Ticket {
   reject(error: Error): void;
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
+  /** The upstream its conversation waits for, counted in `pinned` while it waits. */
+  pinnedTo?: number;
 }
 
 /** Where the scheduler sees the upstreams (the UpstreamPool). */
@@ -91,9 +99,14 @@ export interface UpstreamSource {
  * Routing (`choose`): the upstreams that are enabled and list the model (all enabled ones when none
  * lists it: Ollama then answers its own "not found"), those whose breaker lets requests through
  * (all of them when none does: the request is the probe); among those with a free slot: the
- * conversation's previous upstream (affinity) — unless it is full while another is at most half
- * busy, then affinity yields — else one with the model already loaded, then the most free slots,
- * then the highest priority.
+ * conversation's previous upstream for this model (affinity), else one with the model already
+ * loaded, then the most free slots, then the highest priority. Affinity yields when its upstream is
+ * down, when the model is no longer loaded there but is elsewhere (its cache is gone), and when it
+ * is full while another has a free slot and either as many requests already wait for it as it has
+ * slots or this one has waited `affinityWaitMs`.
+ *
+ * Reserved slots: an upstream's last `reservedSlots` free slots go only to keys with nothing in
+ * flight there, so a key that holds every other slot cannot make a newcomer wait for an answer to end.
  */
 export class Scheduler {
   private readonly queues = new Map<number, Ticket[]>();
@@ -107,6 +120,9 @@ export class Scheduler {
   private waitingCount = 0;
   private readonly affinity = new Map<string, number>();
   private readonly affinityEntries: number;
+  private readonly affinityWaitMs: number;
+  /** Waiting requests per upstream their conversation waits for. */
+  private readonly pinned = new Map<number, number>();
   private readonly now: () => number;
   private dispatching = false;
 
@@ -116,6 +132,7 @@ export class Scheduler {
     private readonly events: SchedulerEvents = {},
   ) {
     this.affinityEntries = options.affinityEntries ?? 10_000;
+    this.affinityWaitMs = options.affinityWaitMs ?? 3_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -173,6 +190,11 @@ export class Scheduler {
       this.enqueue(ticket);
       // A slot may be free for this request though others wait (they wait for other models).
       this.dispatch();
+      if (ticket.pinnedTo !== undefined) {
+        // Waiting for its conversation's upstream while another may be free: look again once the
+        // affinity wait is over, whether or not a slot frees meanwhile.
+        setTimeout(() => this.dispatch(), this.affinityWaitMs + 1).unref?.();
+      }
     });
   }
 
@@ -186,7 +208,7 @@ export class Scheduler {
     try {
       for (let i = 0; i < this.urgent.length; ) {
         const ticket = this.urgent[i]!;
-        const upstream = this.choose(ticket.request);
+        const upstream = this.route(ticket.request, ticket);
         if (!upstream) {
           i += 1;
           continue;
@@ -203,7 +225,7 @@ export class Scheduler {
           const keyId = this.ring[index]!;
           const queue = this.queues.get(keyId)!;
           const ticket = queue[0]!;
-          const upstream = this.choose(ticket.request);
+          const upstream = this.route(ticket.request, ticket);
           if (!upstream) continue;
           queue.shift();
           this.waitingCount -= 1;
@@ -230,24 +252,42 @@ export class Scheduler {
 
   /** The upstream the request should go to now, or undefined when it must wait. */
   choose(request: SlotRequest): UpstreamState | undefined {
+    return this.route(request);
+  }
+
+  /** `choose` for a request that is not waiting yet, or for a waiting one's ticket. */
+  private route(request: SlotRequest, ticket?: Ticket): UpstreamState | undefined {
     const now = this.now();
     const candidates = this.candidates(request);
     const passing = candidates.filter((u) => u.breaker.allows(now));
     const usable = passing.length > 0 ? passing : candidates;
-    const free = usable.filter((u) => u.freeSlots() > 0);
+    const free = usable.filter((u) => u.freeSlotsFor(request.keyId) > 0);
     if (free.length === 0) return undefined;
     const model = request.model;
-    if (request.affinity !== undefined) {
-      const previous = usable.find((u) => u.id === this.affinity.get(request.affinity!));
-      if (previous) {
-        if (previous.freeSlots() > 0) return previous;
-        // Full: wait for it (its cache holds the conversation) unless another is at most half busy.
-        if (!free.some((u) => u.inFlight * 2 <= u.config.maxParallel)) return undefined;
-      }
+    const previous = this.previousUpstream(request, usable, free);
+    if (previous) {
+      if (free.includes(previous)) return previous;
+      // Full: wait for it (its cache holds the conversation), unless that wait looks long.
+      const ahead = (this.pinned.get(previous.id) ?? 0) - (ticket?.pinnedTo === previous.id ? 1 : 0);
+      const waited = ticket ? now - ticket.enqueuedAt : 0;
+      if (ahead < previous.config.maxParallel && waited < this.affinityWaitMs) return undefined;
     }
     let best: UpstreamState | undefined;
     for (const upstream of free) if (!best || better(upstream, best, model)) best = upstream;
     return best;
+  }
+
+  /**
+   * The usable upstream that served this conversation's last request for this model, unless the
+   * model has left its memory while another free one holds it (the warm cache is gone anyway).
+   */
+  private previousUpstream(request: SlotRequest, usable: UpstreamState[], free: UpstreamState[]): UpstreamState | undefined {
+    const conversation = conversationKey(request);
+    if (conversation === undefined) return undefined;
+    const id = this.affinity.get(conversation);
+    const previous = id === undefined ? undefined : usable.find((u) => u.id === id);
+    if (!previous || request.model === null || previous.loaded.has(request.model)) return previous;
+    return free.some((u) => u.loaded.has(request.model!)) ? undefined : previous;
   }
 
   /** Enabled upstreams that can serve the request, failed ones excluded. */
@@ -265,9 +305,13 @@ export class Scheduler {
 
   private grant(request: SlotRequest, upstream: UpstreamState, enqueuedAt: number): Lease {
     const now = this.now();
-    upstream.inFlight += 1;
+    upstream.taken(request.keyId);
     upstream.breaker.taken(now);
-    if (request.affinity !== undefined) this.remember(request.affinity, upstream.id);
+    // Ollama loads the model for this request: route the next ones as if the poll had seen it (the
+    // next poll of /api/ps says what really is in memory).
+    if (request.model !== null) upstream.loaded.add(request.model);
+    const conversation = conversationKey(request);
+    if (conversation !== undefined) this.remember(conversation, upstream.id);
     const waitedMs = now - enqueuedAt;
     this.events.waited?.(upstream, waitedMs / 1000);
     let released = false;
@@ -277,13 +321,14 @@ export class Scheduler {
       release: () => {
         if (released) return;
         released = true;
-        upstream.inFlight -= 1;
+        upstream.released(request.keyId);
         this.dispatch();
       },
     };
   }
 
   private hand(ticket: Ticket, upstream: UpstreamState): void {
+    this.unpin(ticket);
     clearTimeout(ticket.timer);
     if (ticket.onAbort) ticket.request.signal?.removeEventListener('abort', ticket.onAbort);
     ticket.resolve(this.grant(ticket.request, upstream, ticket.enqueuedAt));
@@ -291,6 +336,12 @@ export class Scheduler {
 
   private enqueue(ticket: Ticket): void {
     this.waitingCount += 1;
+    const conversation = conversationKey(ticket.request);
+    const pinnedTo = conversation === undefined ? undefined : this.affinity.get(conversation);
+    if (pinnedTo !== undefined) {
+      ticket.pinnedTo = pinnedTo;
+      this.pinned.set(pinnedTo, (this.pinned.get(pinnedTo) ?? 0) + 1);
+    }
     if (ticket.request.urgent) {
       this.urgent.push(ticket);
       return;
@@ -331,6 +382,7 @@ export class Scheduler {
 
   /** Takes a waiting ticket out (timeout, abort); false when it was no longer waiting. */
   private remove(ticket: Ticket): boolean {
+    this.unpin(ticket);
     clearTimeout(ticket.timer);
     if (ticket.onAbort) ticket.request.signal?.removeEventListener('abort', ticket.onAbort);
     const urgentIndex = this.urgent.indexOf(ticket);
@@ -347,6 +399,14 @@ export class Scheduler {
     this.waitingCount -= 1;
     if (queue.length === 0) this.dropKey(this.ring.indexOf(keyId), keyId);
     return true;
+  }
+
+  private unpin(ticket: Ticket): void {
+    if (ticket.pinnedTo === undefined) return;
+    const left = (this.pinned.get(ticket.pinnedTo) ?? 1) - 1;
+    if (left > 0) this.pinned.set(ticket.pinnedTo, left);
+    else this.pinned.delete(ticket.pinnedTo);
+    ticket.pinnedTo = undefined;
   }
 
   private dropKey(index: number, keyId: number): void {
@@ -382,6 +442,11 @@ function better(a: UpstreamState, b: UpstreamState, model: string | null): boole
   if (a.freeSlots() !== b.freeSlots()) return a.freeSlots() > b.freeSlots();
   if (a.config.priority !== b.config.priority) return a.config.priority > b.config.priority;
   return a.inFlight < b.inFlight;
+}
+
+/** Affinity is per conversation and model: each model's prompt cache lives where that model ran. */
+function conversationKey(request: SlotRequest): string | undefined {
+  return request.affinity === undefined ? undefined : `${request.affinity}\u0000${request.model ?? ''}`;
 }
 
 function weightOf(request: SlotRequest): number {

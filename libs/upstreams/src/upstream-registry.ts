@@ -1,4 +1,4 @@
-import { ConflictException, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, NotFoundException } from '@nestjs/common';
 import { DataSource, type Repository } from 'typeorm';
 import { AuditLog, allFields, diffFields, redactUrl } from '@llmproxy/audit';
 import { UpstreamEntity } from '@llmproxy/persistence';
@@ -10,11 +10,12 @@ export interface UpstreamInput {
   enabled?: boolean;
   maxParallel?: number;
   priority?: number;
+  reservedSlots?: number;
 }
 
 export const DEFAULT_MAX_PARALLEL = 4;
 
-const AUDITED = ['name', 'url', 'enabled', 'max_parallel', 'priority'] as const;
+const AUDITED = ['name', 'url', 'enabled', 'max_parallel', 'priority', 'reserved_slots'] as const;
 
 /**
  * The list of Ollama servers, in the database so every replica routes over the same list. Writes
@@ -56,6 +57,7 @@ export class UpstreamRegistry {
     return this.dataSource.transaction(async (manager) => {
       const repository = manager.getRepository(UpstreamEntity);
       await this.nameFree(repository, input.name);
+      reservedBelowMax(input.maxParallel ?? DEFAULT_MAX_PARALLEL, input.reservedSlots ?? 0);
       const saved = await repository.save(
         repository.create({
           name: input.name,
@@ -63,6 +65,7 @@ export class UpstreamRegistry {
           enabled: input.enabled ?? true,
           maxParallel: input.maxParallel ?? DEFAULT_MAX_PARALLEL,
           priority: input.priority ?? 0,
+          reservedSlots: input.reservedSlots ?? 0,
         }),
       );
       const config = toConfig(saved);
@@ -83,6 +86,8 @@ export class UpstreamRegistry {
       if (change.enabled !== undefined) entity.enabled = change.enabled;
       if (change.maxParallel !== undefined) entity.maxParallel = change.maxParallel;
       if (change.priority !== undefined) entity.priority = change.priority;
+      if (change.reservedSlots !== undefined) entity.reservedSlots = change.reservedSlots;
+      reservedBelowMax(entity.maxParallel, entity.reservedSlots);
       const after = toConfig(await repository.save(entity));
       const changes = diffFields(audited(before), audited(after), AUDITED);
       if (Object.keys(changes).length > 0) {
@@ -116,11 +121,19 @@ function toConfig(entity: UpstreamEntity): UpstreamConfig {
     enabled: entity.enabled === true || (entity.enabled as unknown) === 1,
     maxParallel: entity.maxParallel,
     priority: entity.priority,
+    reservedSlots: entity.reservedSlots ?? 0,
   };
 }
 
+/** At least one slot stays open to a key that already has requests in flight, or it could never have two. */
+function reservedBelowMax(maxParallel: number, reservedSlots: number): void {
+  if (reservedSlots >= maxParallel) {
+    throw new BadRequestException(`reserved_slots (${reservedSlots}) must be less than max_parallel (${maxParallel})`);
+  }
+}
+
 function audited(config: UpstreamConfig): Record<(typeof AUDITED)[number], unknown> {
-  return { name: config.name, url: redactUrl(config.url), enabled: config.enabled, max_parallel: config.maxParallel, priority: config.priority };
+  return { name: config.name, url: redactUrl(config.url), enabled: config.enabled, max_parallel: config.maxParallel, priority: config.priority, reserved_slots: config.reservedSlots ?? 0 };
 }
 
 function normalise(url: string): string {

@@ -11,6 +11,12 @@ export interface UpstreamConfig {
   maxParallel: number;
   /** Among otherwise equal servers, the higher priority is chosen first. */
   priority: number;
+  /**
+   * Of `maxParallel`, the slots only a key with nothing in flight here may take (default 0): a key
+   * holding the others cannot fill them, so a newcomer starts at once instead of waiting for an
+   * answer to end, at the price of those slots idling while no other key comes.
+   */
+  reservedSlots?: number;
 }
 
 /** A failure seen on an upstream, for the admin's page. */
@@ -39,6 +45,8 @@ export class UpstreamState {
   lastPollError: Error | undefined;
   readonly incidents: UpstreamIncident[] = [];
   inFlight = 0;
+  /** Requests in flight here per key, for the reserved slots. */
+  readonly inFlightByKey = new Map<number, number>();
   served = 0;
   failovers = 0;
 
@@ -63,6 +71,25 @@ export class UpstreamState {
 
   freeSlots(): number {
     return Math.max(0, this.config.maxParallel - this.inFlight);
+  }
+
+  /** Free slots this key may take: the reserved ones only while it has nothing in flight here. */
+  freeSlotsFor(keyId: number): number {
+    const free = this.freeSlots();
+    if (!this.config.reservedSlots || !this.inFlightByKey.has(keyId)) return free;
+    return Math.max(0, free - this.config.reservedSlots);
+  }
+
+  taken(keyId: number): void {
+    this.inFlight += 1;
+    this.inFlightByKey.set(keyId, (this.inFlightByKey.get(keyId) ?? 0) + 1);
+  }
+
+  released(keyId: number): void {
+    this.inFlight -= 1;
+    const left = (this.inFlightByKey.get(keyId) ?? 1) - 1;
+    if (left > 0) this.inFlightByKey.set(keyId, left);
+    else this.inFlightByKey.delete(keyId);
   }
 
   /** Whether its last catalogue lists the model; undefined while no poll has succeeded. */

@@ -23,6 +23,10 @@ export class UpstreamEntity {
   @Column({ type: 'integer', default: 0 })
   priority!: number;
 
+  /** Of max_parallel, the slots kept for keys with nothing in flight on this server. */
+  @Column({ name: 'reserved_slots', type: 'integer', default: 0 })
+  reservedSlots!: number;
+
   @CreateDateColumn({ name: 'created_at', ...timestamp })
   createdAt!: Date;
 

@@ -28,6 +28,16 @@ export class CreateUpstreamDto {
   @Min(-1000)
   @Max(1000)
   priority?: number;
+
+  /**
+   * Of max_parallel, the slots only a key with nothing in flight on this server may take; default 0.
+   * Less than max_parallel. A newcomer then starts at once while another key holds the rest.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1023)
+  reserved_slots?: number;
 }
 
 /** PATCH /api/upstreams/{id}: any of the fields. */

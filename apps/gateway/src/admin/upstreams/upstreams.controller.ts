@@ -12,6 +12,8 @@ export interface UpstreamView {
   enabled: boolean;
   max_parallel: number;
   priority: number;
+  /** Slots kept for keys with nothing in flight on this server. */
+  reserved_slots: number;
   /** This process's view (each replica polls and counts for itself). */
   status: {
     /** `up`: its last poll answered and its breaker is closed; `down`: out of rotation; `unknown`: not polled yet; `disabled`. */
@@ -48,14 +50,14 @@ export class UpstreamsController {
 
   @Post()
   async create(@Body() dto: CreateUpstreamDto): Promise<UpstreamView> {
-    const created = await this.registry.create({ name: dto.name, url: dto.url, enabled: dto.enabled, maxParallel: dto.max_parallel, priority: dto.priority });
+    const created = await this.registry.create({ name: dto.name, url: dto.url, enabled: dto.enabled, maxParallel: dto.max_parallel, priority: dto.priority, reservedSlots: dto.reserved_slots });
     await this.pool.refresh();
     return this.view(created);
   }
 
   @Patch(':id')
   async update(@Param('id', ParseIntPipe) id: number, @Body() dto: UpdateUpstreamDto): Promise<UpstreamView> {
-    const updated = await this.registry.update(id, { name: dto.name, url: dto.url, enabled: dto.enabled, maxParallel: dto.max_parallel, priority: dto.priority });
+    const updated = await this.registry.update(id, { name: dto.name, url: dto.url, enabled: dto.enabled, maxParallel: dto.max_parallel, priority: dto.priority, reservedSlots: dto.reserved_slots });
     await this.pool.refresh();
     return this.view(updated);
   }
@@ -78,6 +80,7 @@ export class UpstreamsController {
       enabled: config.enabled,
       max_parallel: config.maxParallel,
       priority: config.priority,
+      reserved_slots: config.reservedSlots ?? 0,
       status: {
         health,
         breaker,
