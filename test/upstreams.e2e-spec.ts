@@ -187,6 +187,37 @@ describe.each(databases)('several Ollama servers on $name', (database) => {
       }
     });
 
+    it('the official SDKs at their default settings retry an "overloaded" answer after Retry-After and get served', async () => {
+      const [llamaServer] = await upstreams();
+      expect((await gateway.admin(`/api/upstreams/${llamaServer!.id}`, { method: 'PATCH', body: JSON.stringify({ max_parallel: 1 }) })).status).toBe(200);
+      const { key: patient } = await gateway.createKey({ name: 'patient' });
+      try {
+        const overloadedLines = () => gateway.usageLines().filter((line) => line.outcome === 'overloaded' && line.key_name === 'patient');
+        for (const [dialect, call] of [
+          ['anthropic', () => new Anthropic({ apiKey: patient, baseURL: gateway.proxyUrl }).messages.create({ model: 'llama3.2', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] })],
+          ['openai', () => new OpenAI({ apiKey: patient, baseURL: `${gateway.proxyUrl}/v1` }).chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] })],
+        ] as const) {
+          const refusedBefore = overloadedLines().length;
+          a.enqueue({ holdAfterChunks: 1 });
+          const held = fetch(`${gateway.proxyUrl}/api/chat`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hold' }], stream: false }) });
+          await a.waitForHold();
+          const started = Date.now();
+          const answer = call();
+          // The first try waits QUEUE_TIMEOUT_S (2 s) and is answered overloaded with Retry-After: 1...
+          await eventually(() => expect(overloadedLines().length).toBe(refusedBefore + 1), 10_000);
+          a.release();
+          // ...the SDK sleeps that second, tries again, and the freed slot serves it.
+          const result = await answer;
+          expect(JSON.stringify(result)).toContain('Hello there! How can I help you?');
+          expect(Date.now() - started).toBeLessThan(30_000); // seconds, as Retry-After says, not the SDK's own long backoff
+          expect((await held).status).toBe(200);
+          expect([dialect, overloadedLines().length]).toEqual([dialect, refusedBefore + 1]);
+        }
+      } finally {
+        await gateway.admin(`/api/upstreams/${llamaServer!.id}`, { method: 'PATCH', body: JSON.stringify({ max_parallel: 4 }) });
+      }
+    });
+
     it('keeps reserved slots for keys with nothing in flight: a newcomer starts while the heavy key waits', async () => {
       const [llamaServer] = await upstreams();
       const refused = await gateway.admin(`/api/upstreams/${llamaServer!.id}`, { method: 'PATCH', body: JSON.stringify({ max_parallel: 2, reserved_slots: 2 }) });
