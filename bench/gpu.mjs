@@ -11,7 +11,7 @@
  * - scaling: aggregate tokens/s with 1, 2 and 4 upstreams serving the same model.
  * - affinity: multi-turn conversations (x-claude-code-session-id on /v1/messages, `user` on
  *   /v1/chat/completions): share of turns served by the upstream of the conversation's first turn,
- *   from the `x-llmproxy-upstream` response header (or the usage log); and model swaps taken with two
+ *   from the usage log (each conversation its own key); and model swaps taken with two
  *   models on two upstreams, client-side round robin against the gateway.
  * - failover: one of three upstreams killed mid-run: client-visible errors of requests that had not
  *   started streaming, and what the streams cut on the dead one ended with.
@@ -143,6 +143,7 @@ async function startLlmproxy(ctx, label, fakes) {
   // The upstream list (issue 15): max_parallel = the GPU's slots, as an admin would set it; wait
   // until each upstream has been polled. Without it (before the scheduler), one upstream.
   gw.upstreams = null;
+  gw.admin = admin;
   const listed = await admin('/api/upstreams');
   if (listed.status === 200) {
     for (const u of await listed.json()) {
@@ -390,6 +391,13 @@ async function fairness(ctx) {
   out.gateway = await fairnessRun(gw.url, { ...common, heavyKey, lightKeys });
   out.gateway.scheduler = !!gw.upstreams;
   log(`  ${JSON.stringify(out.gateway)}`);
+  if (gw.upstreams) {
+    // The operator's opt-in: one of the GPU's slots kept for keys with nothing in flight.
+    for (const u of gw.upstreams) await gw.admin(`/api/upstreams/${u.id}`, { method: 'PATCH', body: JSON.stringify({ reserved_slots: 1 }) });
+    log('fairness: through llmproxy, reserved_slots 1');
+    out.reserved = await fairnessRun(gw.url, { ...common, heavyKey, lightKeys });
+    log(`  ${JSON.stringify(out.reserved)}`);
+  }
   await gw.stopAll();
   await fake2.stop();
   return out;
@@ -459,12 +467,29 @@ async function scaling(ctx) {
 
 async function affinity(ctx) {
   const out = {};
-  const turns = opts.smoke ? 3 : 4;
+  const turns = opts.smoke ? 3 : 8;
   const fakes = [await startFake(ctx), await startFake(ctx), await startFake(ctx)];
   await preload(fakes);
   const gw = await startLlmproxy(ctx, 'llmproxy-affinity', fakes);
-  const key = await gw.key('affinity');
   const otherKey = await gw.key('background');
+  /**
+   * Which upstream served each turn, from the usage log: each conversation has its own key and its
+   * turns are sequential. (The x-llmproxy-upstream header is missing when an Anthropic stream waited
+   * over a second for a slot: its message_start went out before the upstream was known.)
+   */
+  const servedBy = async (keyName, expected) => {
+    for (let tries = 0; tries < 20; tries++) {
+      const lines = fs
+        .readFileSync(gw.usageLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l))
+        .filter((v) => v.key_name === keyName);
+      if (lines.length >= expected) return lines.map((v) => v.upstream ?? null);
+      await sleep(100); // the usage log is written in batches
+    }
+    return [];
+  };
   /** `conversations` at once, `turns` each, each turn after the previous; `background` streams of another key meanwhile. */
   const run = async (conversations, background) => {
     const stop = new AbortController();
@@ -478,34 +503,39 @@ async function affinity(ctx) {
       Array.from({ length: conversations }, async (_, c) => {
         const kind = c % 2 === 0 ? 'anthropic' : 'openai';
         const id = `bench-conversation-${process.pid}-${background}-${c}`;
+        const keyName = `conversation-${background}-${c}`;
+        const key = await gw.key(keyName);
         const messages = [{ role: 'user', content: `Conversation ${id}: let us plan a small project.` }];
-        const served = [];
+        const failures = [];
+        let headers = 0;
         for (let t = 0; t < turns; t++) {
           const r = await stream(gw.url, {
             kind,
             headers: { ...auth(key), ...(kind === 'anthropic' ? { 'x-claude-code-session-id': id } : {}) },
             extra: { messages, maxTokens: 20, user: kind === 'openai' ? id : undefined },
           });
-          served.push(r.upstream);
+          if (r.end !== 'ok') failures.push(`${kind} turn ${t}: ${r.status} ${r.end} ${r.detail}`.trim());
+          if (r.upstream) headers += 1;
           messages.push({ role: 'assistant', content: `Answer ${t}.` }, { role: 'user', content: `Follow-up ${t + 1}.` });
         }
-        return { kind, served };
+        return { kind, failures, headers, served: await servedBy(keyName, turns) };
       }),
     );
     stop.abort();
     await Promise.all(bg);
     const r = { conversations, turnsPerConversation: turns, background };
-    if (!convs.every((c) => c.served.every((s) => s))) return { ...r, share: null };
+    const failures = convs.flatMap((c) => c.failures);
+    if (failures.length > 0 || !convs.every((c) => c.served.length === turns && c.served.every((s) => s))) return { ...r, share: null, failures };
     let later = 0;
     let same = 0;
     for (const c of convs) for (const s of c.served.slice(1)) (later++, s === c.served[0] && same++);
-    return { ...r, turns: later, sameUpstream: same, share: round((100 * same) / later, 1), firstTurnUpstreams: new Set(convs.map((c) => c.served[0])).size };
+    return { ...r, headersSeen: convs.reduce((a, c) => a + c.headers, 0), turns: later, sameUpstream: same, share: round((100 * same) / later, 1), firstTurnUpstreams: new Set(convs.map((c) => c.served[0])).size };
   };
   const slotsTotal = 3 * GPU.slots;
   out.runs = [await run(slotsTotal - 2, 0), await run(slotsTotal - 2, 3)];
   out.scheduler = !!gw.upstreams;
   out.share = out.runs[0].share;
-  out.note = out.runs.every((r) => r.share != null) ? 'x-llmproxy-upstream header' : 'not measurable yet (no x-llmproxy-upstream header)';
+  out.note = out.runs.every((r) => r.share != null) ? 'usage log' : 'not measurable (a turn failed or the usage log names no upstream)';
   log(`affinity: ${JSON.stringify(out)}`);
   await gw.stopAll();
   for (const f of fakes) await f.stop();
@@ -660,6 +690,7 @@ function render(res) {
     row('idle server (light keys only)', f.idle);
     row('first come first served (straight to the scripted Ollama)', f.fcfs);
     row(`through llmproxy${f.gateway?.scheduler ? ' (fair queue)' : ' (no scheduler: one upstream, forwarded)'}`, f.gateway);
+    row('through llmproxy, reserved_slots 1 (one slot kept for keys with nothing in flight)', f.reserved);
   }
   const sc = res.scenarios.scaling;
   if (sc) {
