@@ -24,6 +24,8 @@ export interface ApiKeyView {
   last_used_at: string | null;
   allowed_models: string[] | null;
   max_concurrent: number | null;
+  /** The key's share of the GPU queue when keys wait (turns per round, 1..100). */
+  queue_weight: number;
   daily_token_limit: number | null;
   monthly_token_limit: number | null;
   daily_request_limit: number | null;
@@ -55,6 +57,7 @@ export interface CreateApiKeyRequest extends Partial<QuotaLimits> {
   expires_at?: string;
   allowed_models?: string[];
   max_concurrent?: number;
+  queue_weight?: number;
 }
 
 /** Absent fields stay as they are; null clears. */
@@ -63,6 +66,8 @@ export interface UpdateApiKeyRequest {
   expires_at?: string | null;
   allowed_models?: string[] | null;
   max_concurrent?: number | null;
+  /** Never null: 1 is the default. */
+  queue_weight?: number;
 }
 
 export interface LoginResponse {
