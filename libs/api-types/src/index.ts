@@ -173,6 +173,57 @@ export interface AuditEntry {
   changes: Record<string, { old: unknown; new: unknown }> | null;
 }
 
+/** A failure seen on an upstream (newest first, a few kept). */
+export interface UpstreamIncident {
+  at: string;
+  /** What kind of failure (connect, timeout, status, …); not sent by every version of the gateway. */
+  kind?: string;
+  message: string;
+}
+
+export type UpstreamHealth = 'up' | 'down' | 'unknown' | 'disabled';
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/** One Ollama server as `GET /api/upstreams` answers it: its configuration and this process's view of it. */
+export interface UpstreamView {
+  id: number;
+  name: string;
+  /** Passwords masked: never send it back unchanged. */
+  url: string;
+  enabled: boolean;
+  max_parallel: number;
+  /** Slots kept for keys with nothing in flight on this upstream (0 <= reserved_slots < max_parallel); absent from gateways before it existed. */
+  reserved_slots?: number;
+  priority: number;
+  /** Each replica polls and counts for itself: this is the answering process's view. */
+  status: {
+    /** `up`: its last poll answered and its breaker is closed; `down`: out of rotation; `unknown`: not polled yet; `disabled`. */
+    health: UpstreamHealth;
+    breaker: BreakerState;
+    last_poll_at: string | null;
+    models: string[];
+    loaded: string[];
+    in_flight: number;
+    queued: number;
+    served: number;
+    failovers: number;
+    recent_errors: UpstreamIncident[];
+  };
+}
+
+/** POST /api/upstreams; absent fields take the server's defaults (enabled, 4 slots, none reserved, priority 0). */
+export interface CreateUpstreamRequest {
+  name: string;
+  url: string;
+  enabled?: boolean;
+  max_parallel?: number;
+  reserved_slots?: number;
+  priority?: number;
+}
+
+/** PATCH /api/upstreams/{id}: absent fields stay as they are. */
+export type UpdateUpstreamRequest = Partial<CreateUpstreamRequest>;
+
 /** Nest's error body. */
 export interface ApiErrorBody {
   statusCode: number;
