@@ -149,6 +149,22 @@ describe('KeysPage', () => {
     http.expectOne('/api/api-keys').flush([KEY, { ...KEY, id: 6, name: 'heavier', queue_weight: 1 }]);
   });
 
+  it('does nothing when the key and quota dialogs are cancelled', async () => {
+    byTestId('key-create')!.click();
+    await settle();
+    http.expectOne('/api/ollama-models').flush({ models: [] });
+    byTestId('key-form-cancel')!.click();
+    await settle();
+    byTestId('key-quota-ci')!.click();
+    await settle();
+    byTestId('quota-cancel')!.click();
+    await settle();
+    // No secret dialog (it would ask for the snippets' proxy info), no reload.
+    http.expectNone('/api/proxy-info');
+    http.expectNone('/api/api-keys');
+    expect(byTestId('new-key-value')).toBeNull();
+  });
+
   it('keeps the create dialog open with the server message when the key is refused', async () => {
     byTestId('key-create')!.click();
     await settle();
