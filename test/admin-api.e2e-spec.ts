@@ -202,6 +202,65 @@ describe.each(databases)('admin API on $name', (database) => {
       expect(await errorText(response)).toContain(message);
     });
 
+    it('sets the queue weight on create and update (an integer 1..100), audited, and the fair queue gives the key that many turns', async () => {
+      const plain = await createKey({ name: 'unweighted' });
+      const { id, key: weighted } = await createKey({ name: 'weighted', queue_weight: 3 });
+      const weightOf = async (keyId: number) => ((await (await gateway.admin('/api/api-keys')).json()) as KeyWithUsage[]).find((k) => k.id === keyId)?.queue_weight;
+      expect(await weightOf(plain.id)).toBe(1);
+      expect(await weightOf(id)).toBe(3);
+
+      const patched = await gateway.admin(`/api/api-keys/${id}`, json('PATCH', { queue_weight: 1 }));
+      expect(patched.status).toBe(200);
+      expect(await patched.json()).toMatchObject({ id, queue_weight: 1 });
+      expect(await weightOf(id)).toBe(1);
+      const audited = (await audit('?limit=1000')).find((r) => r.action === 'key.update' && r.target_id === String(id));
+      expect(audited?.changes).toEqual({ queue_weight: { old: 3, new: 1 } });
+
+      for (const bad of [0, 101, 1.5, null, 'two']) {
+        const update = await gateway.admin(`/api/api-keys/${id}`, json('PATCH', { queue_weight: bad }));
+        expect([bad, update.status]).toEqual([bad, 400]);
+        expect(await errorText(update)).toContain('queue_weight');
+      }
+      for (const bad of [0, 101]) {
+        const create = await gateway.admin('/api/api-keys', json('POST', { name: 'overweight', queue_weight: bad }));
+        expect([bad, create.status]).toEqual([bad, 400]);
+        expect(await errorText(create)).toContain(bad === 0 ? 'queue_weight must not be less than 1' : 'queue_weight must not be greater than 100');
+      }
+      expect(await weightOf(id)).toBe(1);
+
+      // The scheduler sees the stored weight: one slot, the weighted key holds it and queues three
+      // more, the plain key queues two after them. Weight 1 alternates the keys; weight 2 gives the
+      // weighted key two turns per round.
+      const [server] = (await (await gateway.admin('/api/upstreams')).json()) as { id: number; max_parallel: number }[];
+      const slotOrder = async () => {
+        const seen = upstream.requests.length;
+        const post = (k: string, tag: string) =>
+          fetch(`${gateway.proxyUrl}/api/chat`, { method: 'POST', headers: { authorization: `Bearer ${k}` }, body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: tag }], stream: false }) });
+        upstream.enqueue({ holdAfterChunks: 1 });
+        const holding = post(weighted, 'w');
+        await upstream.waitForHold();
+        const waiting = [post(weighted, 'w'), post(weighted, 'w'), post(weighted, 'w')];
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        waiting.push(post(plain.key, 'p'), post(plain.key, 'p'));
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        upstream.release();
+        expect((await Promise.all([holding, ...waiting])).map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+        return upstream.requests
+          .slice(seen)
+          .filter((r) => r.path === '/api/chat')
+          .map((r) => (r.body as { messages: { content: string }[] }).messages[0]!.content)
+          .join('');
+      };
+      expect((await gateway.admin(`/api/upstreams/${server!.id}`, json('PATCH', { max_parallel: 1 }))).status).toBe(200);
+      try {
+        expect(await slotOrder()).toBe('wpwpww');
+        expect((await gateway.admin(`/api/api-keys/${id}`, json('PATCH', { queue_weight: 2 }))).status).toBe(200);
+        expect(await slotOrder()).toBe('wpwwpw');
+      } finally {
+        await gateway.admin(`/api/upstreams/${server!.id}`, json('PATCH', { max_parallel: server!.max_parallel }));
+      }
+    });
+
     it('refuses an unknown model in the allow-list of a new key too', async () => {
       const response = await gateway.admin('/api/api-keys', json('POST', { name: 'typo', allowed_models: ['lama3.2'] }));
       expect(response.status).toBe(400);

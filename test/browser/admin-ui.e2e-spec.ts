@@ -31,7 +31,8 @@ describeBrowser('the admin UI in headless Chromium', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     upstream = await startFakeOllama();
-    gateway = await startTestGateway(await database!.create(), upstream.url);
+    // Polls every second: the upstreams page shows what the last poll saw.
+    gateway = await startTestGateway(await database!.create(), upstream.url, { UPSTREAM_POLL_S: '1' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -70,6 +71,7 @@ describeBrowser('the admin UI in headless Chromium', () => {
 
     await page.getByTestId('key-create').click();
     await page.getByTestId('key-name-input').fill('browser-user');
+    await page.getByTestId('key-queue-weight-input').fill('3');
     await page.getByTestId('key-create-submit').click();
     const key = (await page.getByTestId('new-key-value').innerText()).trim();
     expect(key).toMatch(/^sk-[0-9A-Za-z]{43}$/);
@@ -102,8 +104,18 @@ describeBrowser('the admin UI in headless Chromium', () => {
       expect(await page.getByTestId('key-usage-daily-requests-browser-user').innerText()).toContain('1 of 5');
     }, 10_000);
     await page.screenshot({ path: join(ARTIFACTS, 'admin-keys.png'), fullPage: true });
-    const keys = (await (await gateway.admin('/api/api-keys')).json()) as { name: string; daily_request_limit: number | null }[];
-    expect(keys.find((k) => k.name === 'browser-user')?.daily_request_limit).toBe(5);
+    const keys = (await (await gateway.admin('/api/api-keys')).json()) as { name: string; daily_request_limit: number | null; queue_weight: number }[];
+    expect(keys.find((k) => k.name === 'browser-user')).toMatchObject({ daily_request_limit: 5, queue_weight: 3 });
+
+    // The edit dialog shows the weight and changes it.
+    await page.getByTestId('key-edit-browser-user').click();
+    const weight = page.getByTestId('key-queue-weight-input');
+    expect(await weight.inputValue()).toBe('3');
+    await weight.fill('2');
+    await page.getByTestId('key-edit-submit').click();
+    await eventually(async () => expect(await page.getByTestId('key-weight-browser-user').innerText()).toContain('2'), 10_000);
+    const edited = (await (await gateway.admin('/api/api-keys')).json()) as { name: string; queue_weight: number }[];
+    expect(edited.find((k) => k.name === 'browser-user')?.queue_weight).toBe(2);
 
     await page.getByTestId('key-deactivate-browser-user').click();
     const confirm = page.getByTestId('confirm-ok');
@@ -159,6 +171,95 @@ describeBrowser('the admin UI in headless Chromium', () => {
       await page.screenshot({ path: join(ARTIFACTS, `admin-settings-${name}.png`), fullPage: true });
     }
     await page.setViewportSize({ width: 1400, height: 900 });
+  });
+
+  it('shows the upstreams with health and models, adds, edits, disables and removes one, and fits a laptop and a phone', async () => {
+    const consoleErrors: string[] = [];
+    const onConsole = (message: { type(): string; text(): string }) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    };
+    page.on('console', onConsole);
+    const second = await startFakeOllama({ models: [{ name: 'mistral:7b', capabilities: ['completion'] }] });
+    try {
+      type Listed = { name: string; max_parallel: number; enabled: boolean; status: { health: string } };
+      const listed = async () => (await (await gateway.admin('/api/upstreams')).json()) as Listed[];
+      const namesAt = async (url: string, path: '/api/tags' | '/api/ps') => ((await (await fetch(`${url}${path}`)).json()) as { models: { name: string }[] }).models.map((m) => m.name);
+
+      // A chat loads llama3.2 on the seeded server; its card marks it loaded once a poll saw /api/ps.
+      const { key } = await gateway.createKey({ name: 'upstreams-page' });
+      expect((await chat(key)).status).toBe(200);
+      const loaded = await namesAt(upstream.url, '/api/ps');
+      expect(loaded).toEqual(['llama3.2:latest']);
+      const [seeded] = await listed();
+      expect(seeded!.status.health).toBe('up');
+
+      await page.goto(`${gateway.adminUrl}/keys`);
+      await page.getByTestId('nav-upstreams').click();
+      const card = (name: string) => page.getByTestId(`upstream-${name}`);
+      await card(seeded!.name).waitFor();
+      expect((await page.getByTestId(`upstream-health-${seeded!.name}`).innerText()).toLowerCase()).toBe('up');
+      for (const model of await namesAt(upstream.url, '/api/tags')) {
+        const chip = page.getByTestId(`upstream-model-${seeded!.name}-${model}`);
+        // The page refreshes by itself: no click between the poll and the mark.
+        await eventually(async () => expect((await chip.innerText()).includes('loaded')).toBe(loaded.includes(model)), 10_000);
+      }
+
+      await page.getByTestId('upstream-create').click();
+      await page.getByTestId('upstream-name-input').fill('gpu-two');
+      await page.getByTestId('upstream-url-input').fill(second.url);
+      await page.getByTestId('upstream-max-parallel-input').fill('2');
+      await page.getByTestId('upstream-form-submit').click();
+      await card('gpu-two').waitFor();
+      await eventually(async () => {
+        expect((await page.getByTestId('upstream-health-gpu-two').innerText()).toLowerCase()).toBe('up');
+        expect(await page.getByTestId('upstream-models-gpu-two').innerText()).toContain('mistral:7b');
+      }, 10_000);
+      expect(await page.getByTestId('upstream-slots-gpu-two').innerText()).toBe('0 / 2');
+      expect((await listed()).find((u) => u.name === 'gpu-two')).toMatchObject({ max_parallel: 2, enabled: true });
+
+      await page.getByTestId('upstream-edit-gpu-two').click();
+      expect(await page.getByTestId('upstream-url-input').inputValue()).toBe(second.url);
+      await page.getByTestId('upstream-max-parallel-input').fill('3');
+      await page.getByTestId('upstream-form-submit').click();
+      await eventually(async () => expect(await page.getByTestId('upstream-slots-gpu-two').innerText()).toBe('0 / 3'), 10_000);
+      expect((await listed()).find((u) => u.name === 'gpu-two')?.max_parallel).toBe(3);
+
+      await page.getByTestId('upstream-disable-gpu-two').click();
+      await eventually(async () => expect((await page.getByTestId('upstream-health-gpu-two').innerText()).toLowerCase()).toBe('disabled'), 10_000);
+      expect((await listed()).find((u) => u.name === 'gpu-two')).toMatchObject({ enabled: false, status: { health: 'disabled' } });
+      await page.getByTestId('upstream-enable-gpu-two').waitFor();
+
+      for (const [name, viewport] of [
+        ['laptop', { width: 1366, height: 768 }],
+        ['phone', { width: 390, height: 844 }],
+      ] as const) {
+        await page.setViewportSize(viewport);
+        await card('gpu-two').scrollIntoViewIfNeeded();
+        // In the page (a string: this file is compiled without the DOM's types); `wide` names what sticks out.
+        const widths = (await page.evaluate(`({
+          scroll: document.documentElement.scrollWidth,
+          inner: window.innerWidth,
+          wide: [...document.querySelectorAll('body *')]
+            .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 1)
+            .slice(0, 5)
+            .map((element) => element.tagName.toLowerCase() + '.' + [...element.classList].join('.')),
+        })`)) as { scroll: number; inner: number; wide: string[] };
+        expect([name, widths.scroll <= widths.inner, widths.scroll <= widths.inner ? [] : widths.wide]).toEqual([name, true, []]);
+        expect(await layoutProblems(page, '[data-testid="upstream-gpu-two"]', 'h2, .status, .breaker, .url, dt, dd, h3, .model, button')).toEqual([]);
+        await page.screenshot({ path: join(ARTIFACTS, `admin-upstreams-${name}.png`), fullPage: true });
+      }
+      await page.setViewportSize({ width: 1400, height: 900 });
+
+      await page.getByTestId('upstream-remove-gpu-two').click();
+      await page.getByTestId('confirm-ok').click();
+      await card('gpu-two').waitFor({ state: 'detached' });
+      expect((await listed()).map((u) => u.name)).toEqual([seeded!.name]);
+      expect(consoleErrors).toEqual([]);
+    } finally {
+      page.off('console', onConsole);
+      await page.setViewportSize({ width: 1400, height: 900 });
+      await second.close();
+    }
   });
 
   it('keeps the session across a reload and returns to login after logout', async () => {

@@ -9,6 +9,7 @@ export const routes: Routes = [
     children: [
       { path: 'keys', title: 'Keys · llmproxy', loadComponent: () => import('./pages/keys/keys.page').then((m) => m.KeysPage) },
       { path: 'usage', title: 'Usage · llmproxy', loadComponent: () => import('./pages/usage/usage.page').then((m) => m.UsagePage) },
+      { path: 'upstreams', title: 'Upstreams · llmproxy', loadComponent: () => import('./pages/upstreams/upstreams.page').then((m) => m.UpstreamsPage) },
       { path: 'settings', title: 'Settings · llmproxy', loadComponent: () => import('./pages/settings/settings.page').then((m) => m.SettingsPage) },
       { path: 'audit', title: 'Audit log · llmproxy', loadComponent: () => import('./pages/audit/audit.page').then((m) => m.AuditPage) },
       { path: '', pathMatch: 'full', redirectTo: 'keys' },

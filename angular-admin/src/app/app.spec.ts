@@ -35,4 +35,22 @@ describe('App routes', () => {
     expect(element.querySelector('[data-testid="nav-usage"]')).not.toBeNull();
     expect(element.querySelector('[data-testid="keys-empty"]')).not.toBeNull();
   });
+
+  it('opens the upstreams page from its link in the navigation', async () => {
+    localStorage.setItem(SESSION_STORAGE_KEY, JSON.stringify({ token: 't', expires_at: new Date(Date.now() + 60_000).toISOString() }));
+    const fixture = TestBed.createComponent(App);
+    await TestBed.inject(Router).navigateByUrl('/');
+    await fixture.whenStable();
+    const http = TestBed.inject(HttpTestingController);
+    http.expectOne('/api/api-keys').flush([]);
+    const element = fixture.nativeElement as HTMLElement;
+    element.querySelector<HTMLAnchorElement>('[data-testid="nav-upstreams"]')!.click();
+    await fixture.whenStable();
+    expect(TestBed.inject(Router).url).toBe('/upstreams');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    http.expectOne('/api/upstreams').flush([]);
+    await fixture.whenStable();
+    expect(element.querySelector('[data-testid="upstreams-empty"]')).not.toBeNull();
+    expect(element.querySelector('[data-testid="nav-upstreams"]')!.classList).toContain('active');
+  });
 });

@@ -18,6 +18,7 @@ import { SessionService } from './core/session.service';
         <nav aria-label="Pages">
           <a mat-button routerLink="/keys" routerLinkActive="active" data-testid="nav-keys">Keys</a>
           <a mat-button routerLink="/usage" routerLinkActive="active" data-testid="nav-usage">Usage</a>
+          <a mat-button routerLink="/upstreams" routerLinkActive="active" data-testid="nav-upstreams">Upstreams</a>
           <a mat-button routerLink="/settings" routerLinkActive="active" data-testid="nav-settings">Settings</a>
           <a mat-button routerLink="/audit" routerLinkActive="active" data-testid="nav-audit">Audit log</a>
         </nav>
@@ -32,10 +33,18 @@ import { SessionService } from './core/session.service';
   styles: `
     .app-toolbar { gap: 8px; }
     .brand { font-weight: 600; margin-right: 16px; }
-    nav { display: flex; gap: 4px; }
+    nav { display: flex; gap: 4px; min-width: 0; overflow-x: auto; }
     nav a.active { background: var(--mat-sys-secondary-container); }
     .spacer { flex: 1; }
     .app-main { padding: 16px 24px; max-width: 1600px; margin: 0 auto; }
+    /* A phone: the links get a row of their own below the brand and Log out (scrolling inside it if
+       they still do not fit), so the page itself never scrolls sideways. */
+    @media (max-width: 720px) {
+      .app-toolbar { height: auto; flex-wrap: wrap; row-gap: 0; padding: 4px 8px; }
+      .brand { margin-right: 0; }
+      nav { order: 3; flex-basis: 100%; gap: 0; --mat-button-text-horizontal-padding: 8px; }
+      .app-main { padding: 12px; }
+    }
   `,
 })
 export class App {

@@ -24,6 +24,8 @@ export interface ApiKeyView {
   last_used_at: string | null;
   allowed_models: string[] | null;
   max_concurrent: number | null;
+  /** The key's share of the GPU queue when keys wait (turns per round, 1..100). */
+  queue_weight: number;
   daily_token_limit: number | null;
   monthly_token_limit: number | null;
   daily_request_limit: number | null;
@@ -55,6 +57,7 @@ export interface CreateApiKeyRequest extends Partial<QuotaLimits> {
   expires_at?: string;
   allowed_models?: string[];
   max_concurrent?: number;
+  queue_weight?: number;
 }
 
 /** Absent fields stay as they are; null clears. */
@@ -63,6 +66,8 @@ export interface UpdateApiKeyRequest {
   expires_at?: string | null;
   allowed_models?: string[] | null;
   max_concurrent?: number | null;
+  /** Never null: 1 is the default. */
+  queue_weight?: number;
 }
 
 export interface LoginResponse {
@@ -167,6 +172,57 @@ export interface AuditEntry {
   /** Old and new value of each changed field; never a secret. */
   changes: Record<string, { old: unknown; new: unknown }> | null;
 }
+
+/** A failure seen on an upstream (newest first, a few kept). */
+export interface UpstreamIncident {
+  at: string;
+  /** What kind of failure (connect, timeout, status, …); not sent by every version of the gateway. */
+  kind?: string;
+  message: string;
+}
+
+export type UpstreamHealth = 'up' | 'down' | 'unknown' | 'disabled';
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/** One Ollama server as `GET /api/upstreams` answers it: its configuration and this process's view of it. */
+export interface UpstreamView {
+  id: number;
+  name: string;
+  /** Passwords masked: never send it back unchanged. */
+  url: string;
+  enabled: boolean;
+  max_parallel: number;
+  /** Slots kept for keys with nothing in flight on this upstream (0 <= reserved_slots < max_parallel); absent from gateways before it existed. */
+  reserved_slots?: number;
+  priority: number;
+  /** Each replica polls and counts for itself: this is the answering process's view. */
+  status: {
+    /** `up`: its last poll answered and its breaker is closed; `down`: out of rotation; `unknown`: not polled yet; `disabled`. */
+    health: UpstreamHealth;
+    breaker: BreakerState;
+    last_poll_at: string | null;
+    models: string[];
+    loaded: string[];
+    in_flight: number;
+    queued: number;
+    served: number;
+    failovers: number;
+    recent_errors: UpstreamIncident[];
+  };
+}
+
+/** POST /api/upstreams; absent fields take the server's defaults (enabled, 4 slots, none reserved, priority 0). */
+export interface CreateUpstreamRequest {
+  name: string;
+  url: string;
+  enabled?: boolean;
+  max_parallel?: number;
+  reserved_slots?: number;
+  priority?: number;
+}
+
+/** PATCH /api/upstreams/{id}: absent fields stay as they are. */
+export type UpdateUpstreamRequest = Partial<CreateUpstreamRequest>;
 
 /** Nest's error body. */
 export interface ApiErrorBody {

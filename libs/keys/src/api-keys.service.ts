@@ -11,6 +11,8 @@ export interface CreateKeyInput {
   expiresAt?: Date | null;
   allowedModels?: string[] | null;
   maxConcurrent?: number | null;
+  /** Turns per round in the scheduler's fair queue; default 1. */
+  queueWeight?: number;
   limits?: Partial<QuotaLimits>;
 }
 
@@ -23,6 +25,7 @@ export interface UpdateKeyInput {
   expiresAt?: Date | null;
   allowedModels?: string[] | null;
   maxConcurrent?: number | null;
+  queueWeight?: number;
 }
 
 /** The fields of a key the audit log shows old and new values of: settings and limits, never the secret or hash. */
@@ -32,6 +35,7 @@ const AUDITED_FIELDS = [
   'expires_at',
   'allowed_models',
   'max_concurrent',
+  'queue_weight',
   'daily_token_limit',
   'monthly_token_limit',
   'daily_request_limit',
@@ -66,6 +70,7 @@ export class ApiKeysService {
         expiresAt: input.expiresAt ?? null,
         allowedModels: input.allowedModels ?? null,
         maxConcurrent: input.maxConcurrent ?? null,
+        queueWeight: input.queueWeight ?? 1,
         dailyTokenLimit: input.limits?.dailyTokens ?? null,
         monthlyTokenLimit: input.limits?.monthlyTokens ?? null,
         dailyRequestLimit: input.limits?.dailyRequests ?? null,
@@ -105,13 +110,14 @@ export class ApiKeysService {
     });
   }
 
-  /** Name, expiry, allowed models, concurrency; absent fields stay as they are, null clears. */
+  /** Name, expiry, allowed models, concurrency, queue weight; absent fields stay as they are, null clears (not the weight). */
   async update(id: number, input: UpdateKeyInput): Promise<ApiKeyView> {
     return this.change(id, 'key.update', (entity) => {
       if (input.name !== undefined) entity.name = input.name;
       if (input.expiresAt !== undefined) entity.expiresAt = input.expiresAt;
       if (input.allowedModels !== undefined) entity.allowedModels = input.allowedModels;
       if (input.maxConcurrent !== undefined) entity.maxConcurrent = input.maxConcurrent;
+      if (input.queueWeight !== undefined) entity.queueWeight = input.queueWeight;
     });
   }
 
@@ -195,6 +201,7 @@ export function toView(entity: ApiKeyEntity): ApiKeyView {
     last_used_at: entity.lastUsedAt?.toISOString() ?? null,
     allowed_models: entity.allowedModels,
     max_concurrent: entity.maxConcurrent,
+    queue_weight: entity.queueWeight,
     daily_token_limit: entity.dailyTokenLimit,
     monthly_token_limit: entity.monthlyTokenLimit,
     daily_request_limit: entity.dailyRequestLimit,

@@ -17,6 +17,10 @@ import { LimitFieldsComponent, limitsForm, limitsOf } from './limit-fields.compo
 export type KeyFormData = { mode: 'create' } | { mode: 'edit'; key: ApiKeyWithUsage };
 export type KeyFormResult = ApiKeyWithSecret | ApiKeyWithUsage;
 
+/** The server's bounds and default for a key's queue weight. */
+const DEFAULT_QUEUE_WEIGHT = 1;
+const MAX_QUEUE_WEIGHT = 100;
+
 @Component({
   selector: 'app-key-form-dialog',
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -40,7 +44,9 @@ export class KeyFormDialog {
     expires: new FormControl(toLocalInput(this.original?.expires_at ?? null), { nonNullable: true }),
     allowed_models: new FormControl<string[]>(this.original?.allowed_models ?? [], { nonNullable: true }),
     max_concurrent: new FormControl<number | null>(this.original?.max_concurrent ?? null, [Validators.min(1), Validators.pattern(/^\d+$/)]),
+    queue_weight: new FormControl<number | null>(weightOf(this.original), [Validators.required, Validators.min(1), Validators.max(MAX_QUEUE_WEIGHT), Validators.pattern(/^\d+$/)]),
   });
+  protected readonly maxQueueWeight = MAX_QUEUE_WEIGHT;
   protected readonly limits = limitsForm();
 
   /** Ollama's models, plus any the key already allows (Ollama may be down or may have lost one). */
@@ -78,6 +84,7 @@ export class KeyFormDialog {
     if (expiresAt !== null) request.expires_at = expiresAt;
     if (value.allowed_models.length > 0) request.allowed_models = value.allowed_models;
     if (value.max_concurrent !== null) request.max_concurrent = value.max_concurrent;
+    if (Number(value.queue_weight) !== DEFAULT_QUEUE_WEIGHT) request.queue_weight = Number(value.queue_weight);
     const limits = limitsOf(this.limits);
     for (const name of Object.keys(limits) as (keyof QuotaLimits)[]) {
       if (limits[name] !== null) request[name] = limits[name];
@@ -95,6 +102,12 @@ export class KeyFormDialog {
     const originalModels = original.allowed_models ? [...original.allowed_models].sort() : null;
     if (JSON.stringify(models) !== JSON.stringify(originalModels)) changes.allowed_models = models;
     if (value.max_concurrent !== original.max_concurrent) changes.max_concurrent = value.max_concurrent;
+    if (Number(value.queue_weight) !== weightOf(original)) changes.queue_weight = Number(value.queue_weight);
     return changes;
   }
+}
+
+/** A gateway from before queue weights answers none: every key then has the default. */
+function weightOf(key: ApiKeyWithUsage | null): number {
+  return typeof key?.queue_weight === 'number' ? key.queue_weight : DEFAULT_QUEUE_WEIGHT;
 }

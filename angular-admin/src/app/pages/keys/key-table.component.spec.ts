@@ -19,6 +19,7 @@ function key(overrides: Partial<ApiKeyWithUsage>): ApiKeyWithUsage {
     last_used_at: null,
     allowed_models: null,
     max_concurrent: null,
+    queue_weight: 1,
     daily_token_limit: null,
     monthly_token_limit: null,
     daily_request_limit: null,

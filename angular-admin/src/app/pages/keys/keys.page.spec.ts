@@ -15,6 +15,7 @@ const KEY: ApiKeyWithUsage = {
   last_used_at: null,
   allowed_models: null,
   max_concurrent: null,
+  queue_weight: 1,
   daily_token_limit: null,
   monthly_token_limit: null,
   daily_request_limit: null,
@@ -79,6 +80,89 @@ describe('KeysPage', () => {
     expect(byTestId('snippet-curl')!.textContent).toContain('http://gw:8000/v1/chat/completions');
     expect(byTestId('snippet-curl')!.textContent).toContain('"model":"qwen3:8b"');
     expect(byTestId('key-row-new-key')).not.toBeNull();
+  });
+
+  it('sets the queue weight of a new key and of an edited one, sending it only when it differs', async () => {
+    byTestId('key-create')!.click();
+    await settle();
+    http.expectOne('/api/ollama-models').flush({ models: [] });
+    const weight = () => byTestId<HTMLInputElement>('key-queue-weight-input')!;
+    expect(weight().value).toBe('1');
+    expect(document.body.textContent).toContain('share of the GPU queue when keys wait: 2 = twice the turns of a key with 1');
+    const name = byTestId<HTMLInputElement>('key-name-input')!;
+    name.value = 'heavy';
+    name.dispatchEvent(new Event('input'));
+    for (const bad of ['0', '101', '1.5']) {
+      weight().value = bad;
+      weight().dispatchEvent(new Event('input'));
+      await settle();
+      expect([bad, byTestId<HTMLButtonElement>('key-create-submit')!.disabled]).toEqual([bad, true]);
+    }
+    weight().value = '3';
+    weight().dispatchEvent(new Event('input'));
+    await settle();
+    submitWith(byTestId<HTMLButtonElement>('key-create-submit')!);
+    await settle();
+    const create = http.expectOne({ method: 'POST', url: '/api/api-keys' });
+    expect(create.request.body).toEqual({ name: 'heavy', queue_weight: 3 });
+    create.flush({ ...KEY, id: 6, name: 'heavy', queue_weight: 3, key: 'sk-plaintext-secret' });
+    await settle();
+    http.expectOne('/api/api-keys').flush([KEY, { ...KEY, id: 6, name: 'heavy', queue_weight: 3 }]);
+    http.expectOne('/api/proxy-info').flush(PROXY_INFO);
+    http.expectOne('/api/settings').flush({ ollama_url: 'http://localhost:11434', default_model: null, model_aliases: {}, num_ctx: 4096 });
+    await settle();
+    expect(byTestId('key-weight-heavy')!.textContent).toContain('queue weight 3');
+    expect(byTestId('key-weight-ci')).toBeNull();
+    byTestId('new-key-close')!.click();
+    await settle();
+
+    byTestId('key-edit-heavy')!.click();
+    await settle();
+    http.expectOne('/api/ollama-models').flush({ models: [] });
+    expect(weight().value).toBe('3');
+    const rename = byTestId<HTMLInputElement>('key-name-input')!;
+    rename.value = 'heavier';
+    rename.dispatchEvent(new Event('input'));
+    await settle();
+    submitWith(byTestId<HTMLButtonElement>('key-edit-submit')!);
+    await settle();
+    // Unchanged: not sent.
+    const rename$ = http.expectOne({ method: 'PATCH', url: '/api/api-keys/6' });
+    expect(rename$.request.body).toEqual({ name: 'heavier' });
+    rename$.flush({ ...KEY, id: 6, name: 'heavier', queue_weight: 3 });
+    await settle();
+    http.expectOne('/api/api-keys').flush([KEY, { ...KEY, id: 6, name: 'heavier', queue_weight: 3 }]);
+    await settle();
+
+    byTestId('key-edit-heavier')!.click();
+    await settle();
+    http.expectOne('/api/ollama-models').flush({ models: [] });
+    weight().value = '1';
+    weight().dispatchEvent(new Event('input'));
+    await settle();
+    submitWith(byTestId<HTMLButtonElement>('key-edit-submit')!);
+    await settle();
+    const reweigh = http.expectOne({ method: 'PATCH', url: '/api/api-keys/6' });
+    expect(reweigh.request.body).toEqual({ queue_weight: 1 });
+    reweigh.flush({ ...KEY, id: 6, name: 'heavier', queue_weight: 1 });
+    await settle();
+    http.expectOne('/api/api-keys').flush([KEY, { ...KEY, id: 6, name: 'heavier', queue_weight: 1 }]);
+  });
+
+  it('does nothing when the key and quota dialogs are cancelled', async () => {
+    byTestId('key-create')!.click();
+    await settle();
+    http.expectOne('/api/ollama-models').flush({ models: [] });
+    byTestId('key-form-cancel')!.click();
+    await settle();
+    byTestId('key-quota-ci')!.click();
+    await settle();
+    byTestId('quota-cancel')!.click();
+    await settle();
+    // No secret dialog (it would ask for the snippets' proxy info), no reload.
+    http.expectNone('/api/proxy-info');
+    http.expectNone('/api/api-keys');
+    expect(byTestId('new-key-value')).toBeNull();
   });
 
   it('keeps the create dialog open with the server message when the key is refused', async () => {

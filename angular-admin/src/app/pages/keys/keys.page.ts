@@ -97,7 +97,7 @@ export class KeysPage {
     this.dialog
       .open<QuotaDialog, ApiKeyWithUsage, ApiKeyWithUsage>(QuotaDialog, { data: key, width: '560px' })
       .afterClosed()
-      .pipe(filter((updated) => updated !== undefined))
+      .pipe(filter(saved))
       .subscribe((updated) => {
         this.snackBar.open(`Saved the quota of ${updated.name}.`, undefined, { duration: 3000 });
         this.reload();
@@ -143,7 +143,7 @@ export class KeysPage {
     return this.dialog
       .open<KeyFormDialog, KeyFormData, KeyFormResult>(KeyFormDialog, { data, width: '640px' })
       .afterClosed()
-      .pipe(filter((result) => result !== undefined));
+      .pipe(filter(saved));
   }
 
   private showSecret(data: NewKeyData): void {
@@ -161,6 +161,11 @@ export class KeysPage {
       }),
     );
   }
+}
+
+/** A dialog closed by saving hands back the key; Cancel (`mat-dialog-close` without a value) closes with '', Escape with undefined. */
+function saved<T extends object>(result: T | '' | undefined): result is T {
+  return typeof result === 'object' && result !== null;
 }
 
 /** The interceptor has already put the API's message in a snackbar; the subscriber only keeps it from surfacing twice. */

@@ -27,6 +27,7 @@ export class ApiKeysController {
       expiresAt: dto.expires_at ?? null,
       allowedModels: dto.allowed_models ?? null,
       maxConcurrent: dto.max_concurrent ?? null,
+      queueWeight: dto.queue_weight,
       limits: {
         dailyTokens: dto.daily_token_limit ?? null,
         monthlyTokens: dto.monthly_token_limit ?? null,
@@ -44,6 +45,7 @@ export class ApiKeysController {
       expiresAt: dto.expires_at,
       allowedModels: dto.allowed_models,
       maxConcurrent: dto.max_concurrent,
+      queueWeight: dto.queue_weight,
     });
   }
 

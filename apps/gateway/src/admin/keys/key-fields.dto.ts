@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsDate, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, MinDate } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsDate, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, MinDate, ValidateIf } from 'class-validator';
 
 /** A key's settings besides its name and limits, as POST and PATCH /api/api-keys take them; null clears. */
 export class KeyFieldsDto {
@@ -18,4 +18,11 @@ export class KeyFieldsDto {
 
   @IsOptional() @IsInt() @Min(1) @Max(10_000)
   max_concurrent?: number | null;
+
+  /** Turns per round in the fair queue when keys wait for a GPU slot: 2 = twice those of a key with 1. Absent: 1 (create) or unchanged; never null. */
+  @ValidateIf((_, value) => value !== undefined)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  queue_weight?: number;
 }
