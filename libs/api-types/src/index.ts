@@ -176,8 +176,6 @@ export interface AuditEntry {
 /** A failure seen on an upstream (newest first, a few kept). */
 export interface UpstreamIncident {
   at: string;
-  /** What kind of failure (connect, timeout, status, …); not sent by every version of the gateway. */
-  kind?: string;
   message: string;
 }
 

@@ -43,7 +43,7 @@ const GPU2 = upstream(
     queued: 0,
     served: 0,
     failovers: 0,
-    recent_errors: [{ at: '2026-12-04T09:59:00.000Z', kind: 'connect', message: 'connect ECONNREFUSED 10.0.0.2:11434' }],
+    recent_errors: [{ at: '2026-12-04T09:59:00.000Z', message: 'connect ECONNREFUSED 10.0.0.2:11434' }],
   },
 );
 

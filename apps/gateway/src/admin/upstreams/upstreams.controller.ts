@@ -1,34 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post } from '@nestjs/common';
 import { redactUrl } from '@llmproxy/audit';
-import { Scheduler, UpstreamPool, UpstreamRegistry, type UpstreamConfig, type UpstreamIncident } from '@llmproxy/upstreams';
+import type { UpstreamView } from '@llmproxy/api-types';
+import { Scheduler, UpstreamPool, UpstreamRegistry, type UpstreamConfig } from '@llmproxy/upstreams';
 import { CreateUpstreamDto, UpdateUpstreamDto } from './upstream.dto.js';
-
-/** An upstream as the admin API shows it: its configuration, and what this process sees of it. */
-export interface UpstreamView {
-  id: number;
-  name: string;
-  /** Passwords masked. */
-  url: string;
-  enabled: boolean;
-  max_parallel: number;
-  priority: number;
-  /** Slots kept for keys with nothing in flight on this server. */
-  reserved_slots: number;
-  /** This process's view (each replica polls and counts for itself). */
-  status: {
-    /** `up`: its last poll answered and its breaker is closed; `down`: out of rotation; `unknown`: not polled yet; `disabled`. */
-    health: 'up' | 'down' | 'unknown' | 'disabled';
-    breaker: 'closed' | 'open' | 'half_open';
-    last_poll_at: string | null;
-    models: string[];
-    loaded: string[];
-    in_flight: number;
-    queued: number;
-    served: number;
-    failovers: number;
-    recent_errors: UpstreamIncident[];
-  };
-}
 
 /**
  * The Ollama servers (DESIGN.md §9): list with health, add, edit, disable, remove. The list is in
