@@ -74,6 +74,37 @@ describe.each(databases)('several Ollama servers on $name', (database) => {
       ]);
     });
 
+    it('prefers the server with the model loaded, and sends a conversation back to its server', async () => {
+      const created = await gateway.admin('/api/upstreams', { method: 'POST', body: JSON.stringify({ name: 'gpu-warm', url: c.url, priority: -5 }) });
+      expect(created.status).toBe(201);
+      const id = ((await created.json()) as { id: number }).id;
+      try {
+        // c has llama3.2 in memory, a (higher priority) has not: the loaded one wins over priority.
+        await fetch(`${c.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'llama3.2', messages: [], stream: false }) });
+        await eventually(async () => {
+          const list = await upstreams();
+          expect(list.find((u) => u.id === id)!.status.loaded).toEqual(['llama3.2:latest']);
+          expect(list.find((u) => u.name === 'ollama-1')!.status.loaded).toEqual([]);
+        });
+        const anthropic = new Anthropic({ apiKey: key, baseURL: gateway.proxyUrl, defaultHeaders: { 'x-claude-code-session-id': 'session-e2e' } });
+        const turn = async (n: number) => {
+          const { response } = await anthropic.messages.create({ model: 'llama3.2', max_tokens: 20, messages: [{ role: 'user', content: `turn ${n}` }] }).withResponse();
+          return response.headers.get('x-llmproxy-upstream');
+        };
+        expect(await turn(1)).toBe('gpu-warm');
+        // Now both have it loaded and a has the higher priority: a request of no conversation goes to a...
+        await fetch(`${a.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'llama3.2', messages: [], stream: false }) });
+        await eventually(async () => expect((await upstreams()).find((u) => u.name === 'ollama-1')!.status.loaded).toEqual(['llama3.2:latest']));
+        const openai = new OpenAI({ apiKey: key, baseURL: `${gateway.proxyUrl}/v1` });
+        const lone = await openai.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'alone' }] }).withResponse();
+        expect(lone.response.headers.get('x-llmproxy-upstream')).toBe('ollama-1');
+        // ...while the conversation's later turns go back to the server that holds its prompt cache.
+        expect([await turn(2), await turn(3)]).toEqual(['gpu-warm', 'gpu-warm']);
+      } finally {
+        expect((await gateway.admin(`/api/upstreams/${id}`, { method: 'DELETE' })).status).toBe(204);
+      }
+    });
+
     it('fails over before the first byte: a dead server’s request is served by another, unseen by the client', async () => {
       const created = await gateway.admin('/api/upstreams', { method: 'POST', body: JSON.stringify({ name: 'gpu-c', url: c.url, priority: 10 }) });
       expect(created.status).toBe(201);
@@ -86,12 +117,13 @@ describe.each(databases)('several Ollama servers on $name', (database) => {
         expect(native.status).toBe(200);
         expect(native.headers.get('x-llmproxy-upstream')).toBe('gpu-c');
         await c.close(); // connection refused from now on
+        const messagesBefore = gateway.usageLines().filter((l) => l.route === '/v1/messages').length;
         const anthropic = new Anthropic({ apiKey: key, baseURL: gateway.proxyUrl });
         const message = await anthropic.messages.create({ model: 'llama3.2', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
         expect(message.content).toEqual([{ type: 'text', text: 'Hello there! How can I help you?' }]);
         expect(a.requests.filter((r) => r.path === '/api/chat')).toHaveLength(1);
         const line = await eventually(() => {
-          const found = gateway.usageLines().find((l) => l.route === '/v1/messages');
+          const found = gateway.usageLines().filter((l) => l.route === '/v1/messages')[messagesBefore];
           if (!found) throw new Error('usage line not written yet');
           return found;
         });
