@@ -10,7 +10,7 @@ import { ApiKeysService, type ApiKeyRecord, type QuotaLimits } from '@llmproxy/k
 import { createSqlClient, openDatabase, PostgresClient, SqliteClient, type SqlClient } from '@llmproxy/persistence';
 import { parseDatabaseUrl } from '@llmproxy/config';
 import { PostgresQuotaStore, QuotaService, SqliteQuotaStore, type Reservation, type Settlement } from '@llmproxy/quota';
-import { UsageUpstreams1765000000000 } from '../libs/persistence/src/migrations/1765000000000-usage-upstreams.js';
+import { UsageUpstreams1765100000000 } from '../libs/persistence/src/migrations/1765100000000-usage-upstreams.js';
 import { testDatabases } from './support/databases.js';
 
 const databases = await testDatabases();
@@ -98,8 +98,8 @@ describe.each(databases)('per-upstream usage rollup on $name', (database) => {
     expect((await perUpstream(key.id))[2]).toEqual({ model: 'llama3.2:latest', upstream: 'gpu-b', requests: 2, prompt_tokens: 35, completion_tokens: 8, failed_requests: 1 });
   });
 
-  it('migration 1765000000000 goes down and up again', async () => {
-    const migration = new UsageUpstreams1765000000000();
+  it('migration 1765100000000 goes down and up again', async () => {
+    const migration = new UsageUpstreams1765100000000();
     const runner = dataSource.createQueryRunner();
     const settleManyOverloads = async () =>
       database.name === 'postgres'

@@ -154,7 +154,7 @@ export interface UsageResponse {
    * model filters; ordered by upstream name, `null` last. `upstream: null` counts admitted requests
    * that no upstream served (answered "overloaded", or failed before any upstream answered);
    * requests refused before admission (quota, auth, validation) count nowhere in this report.
-   * Counted from the release that added it (migration 1765000000000) on: hours before it — and,
+   * Counted from the release that added it (migration 1765100000000) on: hours before it — and,
    * during a rolling upgrade on PostgreSQL, settlements of replicas still on the previous release —
    * are in `series` and `totals` but not here.
    */

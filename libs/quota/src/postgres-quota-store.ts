@@ -75,7 +75,7 @@ export const ADMIT_MANY = `SELECT * FROM llmproxy_admit_many(?::integer[], ?::va
   ?::bigint[], ?::boolean[], ?::bigint, ?::numeric[], ?::bigint, ?::boolean[], ?::bigint[], ?::varchar[], ?::bigint)`;
 
 /**
- * A batch of settlements in one statement (migrations 1764500000000, 1765000000000): per item, in
+ * A batch of settlements in one statement (migrations 1764500000000, 1765100000000): per item, in
  * ascending key order, the key's advisory lock, then deleting the reservation — the ticket: the
  * counters and the rollups change only if this call deleted it — then the counters, one
  * `usage_rollup` upsert and one `usage_upstream_rollup` upsert per item (the last array: each

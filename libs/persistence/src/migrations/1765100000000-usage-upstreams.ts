@@ -54,8 +54,8 @@ BEGIN
 END
 $fn$`;
 
-export class UsageUpstreams1765000000000 implements MigrationInterface {
-  name = 'UsageUpstreams1765000000000';
+export class UsageUpstreams1765100000000 implements MigrationInterface {
+  name = 'UsageUpstreams1765100000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const t = columnTypes(queryRunner);
