@@ -265,6 +265,7 @@ describeOnPostgres('quota batching on PostgreSQL', () => {
       [20, 6, 15, 0, 0],
       [0, 0, 1, 0, 0],
       [0, 1, 0, 0, 0],
+      ['gpu-a', 'gpu-a', '', 'gpu-b', 'gpu-b'],
     ]);
     // Items are walked in key order; `item` is the position in the arrays.
     expect(rows.map((r) => r.item)).toEqual(key.id < other.id ? [2, 3, 4, 5, 1] : [1, 2, 3, 4, 5]);
@@ -274,6 +275,19 @@ describeOnPostgres('quota batching on PostgreSQL', () => {
     expect(
       await sql.all('SELECT requests, prompt_tokens, completion_tokens, estimated_requests, failed_requests FROM usage_rollup WHERE api_key_id = ?', [key.id]),
     ).toEqual([{ requests: 2, prompt_tokens: 9, completion_tokens: 21, estimated_requests: 1, failed_requests: 1 }]);
+    // And per upstream ('' = none), in the same statement; the unsettled items (gpu-b) add nothing.
+    expect(
+      await sql.all('SELECT api_key_id, upstream, requests, prompt_tokens, completion_tokens, failed_requests FROM usage_upstream_rollup WHERE api_key_id IN (?, ?) ORDER BY api_key_id, upstream', [
+        key.id,
+        other.id,
+      ]),
+    ).toEqual(
+      [
+        { api_key_id: key.id, upstream: '', requests: 1, prompt_tokens: 5, completion_tokens: 15, failed_requests: 0 },
+        { api_key_id: key.id, upstream: 'gpu-a', requests: 1, prompt_tokens: 4, completion_tokens: 6, failed_requests: 1 },
+        { api_key_id: other.id, upstream: 'gpu-a', requests: 1, prompt_tokens: 10, completion_tokens: 20, failed_requests: 0 },
+      ].sort((x, y) => x.api_key_id - y.api_key_id),
+    );
   });
 
   it('a request whose values fail the statement fails alone: its batch is decided again item by item', async () => {

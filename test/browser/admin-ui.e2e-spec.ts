@@ -95,6 +95,13 @@ describeBrowser('the admin UI in headless Chromium', () => {
       expect((await page.getByTestId('usage-total-requests').innerText()).replace(/\D/g, '')).toBe('1');
     }, 10_000);
     await page.screenshot({ path: join(ARTIFACTS, 'admin-usage.png'), fullPage: true });
+    // The request under the one upstream that served it; the table fits a phone.
+    expect(await page.getByTestId('usage-upstream-row-ollama').locator('td').allInnerTexts()).toEqual(['ollama', '1', expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/), '0']);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByTestId('usage-upstreams').scrollIntoViewIfNeeded();
+    expect(await layoutProblems(page, '[data-testid="usage-upstreams"]', 'th, td')).toEqual([]);
+    await page.screenshot({ path: join(ARTIFACTS, 'admin-usage-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1400, height: 900 });
 
     await page.getByTestId('nav-keys').click();
     await page.getByTestId('key-quota-browser-user').click();

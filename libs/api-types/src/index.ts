@@ -154,6 +154,26 @@ export interface UsageResponse {
   to: string;
   series: UsageRow[];
   totals: UsageTotals;
+  /**
+   * The same range per upstream (Ollama server) that served the requests, with the same key and
+   * model filters; ordered by upstream name, `null` last. `upstream: null` counts admitted requests
+   * that no upstream served (answered "overloaded", or failed before any upstream answered);
+   * requests refused before admission (quota, auth, validation) count nowhere in this report.
+   * Counted from the release that added it (migration 1765100000000) on: hours before it — and,
+   * during a rolling upgrade on PostgreSQL, settlements of replicas still on the previous release —
+   * are in `series` and `totals` but not here.
+   */
+  upstreams: UsageByUpstream[];
+}
+
+/** One upstream's share of a usage report's range. */
+export interface UsageByUpstream {
+  /** The upstream's admin-given name when the request was served; null: served by none. */
+  upstream: string | null;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  failed_requests: number;
 }
 
 export interface UsageTotals {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Batcher, type PostgresClient } from '@llmproxy/persistence';
 import { BOUND_HEADROOM, DEFAULT_COMPLETION_CAP, type Admission, type QuotaKind, type WindowCounters } from './admission.js';
-import { QuotaStore, type KeyCounters, type Reservation, type ReserveInput, type ReserveResult, type Settlement } from './quota-store.js';
+import { QuotaStore, upstreamColumn, type KeyCounters, type Reservation, type ReserveInput, type ReserveResult, type Settlement } from './quota-store.js';
 import { SQL } from './quota-sql.js';
 import { groupCounters } from './sqlite-quota-store.js';
 import type { CurrentWindows, WindowKind } from './windows.js';
@@ -75,12 +75,14 @@ export const ADMIT_MANY = `SELECT * FROM llmproxy_admit_many(?::integer[], ?::va
   ?::bigint[], ?::boolean[], ?::bigint, ?::numeric[], ?::bigint, ?::boolean[], ?::bigint[], ?::varchar[], ?::bigint)`;
 
 /**
- * A batch of settlements in one statement (same migration): per item, in ascending key order, the
- * key's advisory lock, then deleting the reservation — the ticket: the counters and the rollup change
- * only if this call deleted it — then the counters and one rollup upsert per item.
+ * A batch of settlements in one statement (migrations 1764500000000, 1765100000000): per item, in
+ * ascending key order, the key's advisory lock, then deleting the reservation — the ticket: the
+ * counters and the rollups change only if this call deleted it — then the counters, one
+ * `usage_rollup` upsert and one `usage_upstream_rollup` upsert per item (the last array: each
+ * item's upstream, '' for none).
  */
 export const SETTLE_MANY = `SELECT * FROM llmproxy_settle_many(?::integer[], ?::varchar[], ?::bigint[], ?::varchar[], ?::timestamptz[],
-  ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])`;
+  ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::varchar[])`;
 
 /**
  * Renewal of reservations in flight, to the database's now() + TTL. It takes the advisory locks of their keys first, in ascending
@@ -245,6 +247,7 @@ export class PostgresQuotaStore extends QuotaStore {
       column((i) => i.settlement.completionTokens),
       column((i) => (i.settlement.exact ? 0 : 1)),
       column((i) => (i.settlement.failed ? 1 : 0)),
+      column((i) => upstreamColumn(i.settlement)),
     ]);
     return inItemOrder(rows, items.length, 'llmproxy_settle_many').map((row) => row.settled === true);
   }

@@ -58,6 +58,22 @@ export interface Settlement {
   failed: boolean;
   /** The hour of the usage rollup this request counts in. */
   bucketStart: Date;
+  /**
+   * The upstream (Ollama server, by its admin-given name) that served the request; null or absent
+   * when none did (overloaded, or failed before any upstream answered). Counted per upstream in
+   * `usage_upstream_rollup`, under '' for none.
+   */
+  upstream?: string | null;
+}
+
+/** How `usage_upstream_rollup` names "no upstream served it" (upstream names are never empty). */
+export const NO_UPSTREAM = '';
+/** usage_upstream_rollup.upstream is varchar(100); upstream names have at most 64 characters. */
+const UPSTREAM_COLUMN_LENGTH = 100;
+
+/** A settlement's upstream as `usage_upstream_rollup` stores it. */
+export function upstreamColumn(settlement: Settlement): string {
+  return (settlement.upstream ?? NO_UPSTREAM).slice(0, UPSTREAM_COLUMN_LENGTH);
 }
 
 export interface KeyCounters {

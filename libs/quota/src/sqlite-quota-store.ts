@@ -12,6 +12,7 @@ import {
   type ReserveInput,
   type ReserveResult,
   type Settlement,
+  upstreamColumn,
 } from './quota-store.js';
 import type { CurrentWindows } from './windows.js';
 import { SQL } from './quota-sql.js';
@@ -43,6 +44,17 @@ interface RollupDelta {
   promptTokens: number;
   completionTokens: number;
   estimated: number;
+  failed: number;
+}
+
+interface UpstreamRollupDelta {
+  keyId: number;
+  model: string;
+  upstream: string;
+  bucketStart: Date;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
   failed: number;
 }
 
@@ -92,6 +104,7 @@ export class SqliteQuotaStore extends QuotaStore {
 
   private readonly counterDeltas = new Map<string, CounterDelta>();
   private readonly rollupDeltas = new Map<string, RollupDelta>();
+  private readonly upstreamDeltas = new Map<string, UpstreamRollupDelta>();
   private readonly inserts = new Map<string, ReservationRow>();
   private readonly deletes = new Set<string>();
   private readonly extensions = new Map<string, string>();
@@ -106,7 +119,7 @@ export class SqliteQuotaStore extends QuotaStore {
   private readonly heartbeat: NodeJS.Timeout | undefined;
 
   private readonly statements: Record<
-    'selectCounters' | 'ensureCounters' | 'countReservations' | 'insertReservation' | 'deleteReservation' | 'extendReservation' | 'addCounters' | 'addRollup',
+    'selectCounters' | 'ensureCounters' | 'countReservations' | 'insertReservation' | 'deleteReservation' | 'extendReservation' | 'addCounters' | 'addRollup' | 'addUpstreamRollup',
     BetterSqlite3.Statement
   >;
   private readonly writeBatch: { immediate(): void };
@@ -126,6 +139,7 @@ export class SqliteQuotaStore extends QuotaStore {
       extendReservation: sql.prepare(SQL.extendReservation),
       addCounters: sql.prepare(SQL.addCounterDeltas),
       addRollup: sql.prepare(SQL.addRollupDeltas),
+      addUpstreamRollup: sql.prepare(SQL.addUpstreamRollupDeltas),
     };
     this.writeBatch = sql.db.transaction(() => this.writePending());
     if (lease) {
@@ -345,6 +359,16 @@ export class SqliteQuotaStore extends QuotaStore {
     delta.estimated += s.exact ? 0 : 1;
     delta.failed += s.failed ? 1 : 0;
     this.rollupDeltas.set(id, delta);
+
+    const upstream = upstreamColumn(s);
+    const upstreamId = `${id}\u0000${upstream}`;
+    const perUpstream =
+      this.upstreamDeltas.get(upstreamId) ?? { keyId, model: s.model, upstream, bucketStart, requests: 0, promptTokens: 0, completionTokens: 0, failed: 0 };
+    perUpstream.requests += 1;
+    perUpstream.promptTokens += s.promptTokens;
+    perUpstream.completionTokens += s.completionTokens;
+    perUpstream.failed += s.failed ? 1 : 0;
+    this.upstreamDeltas.set(upstreamId, perUpstream);
   }
 
   private nextCommit(): Promise<void> {
@@ -379,7 +403,7 @@ export class SqliteQuotaStore extends QuotaStore {
   }
 
   private get pending(): boolean {
-    return this.heartbeatDue || this.counterDeltas.size + this.rollupDeltas.size + this.inserts.size + this.deletes.size + this.extensions.size > 0;
+    return this.heartbeatDue || this.counterDeltas.size + this.rollupDeltas.size + this.upstreamDeltas.size + this.inserts.size + this.deletes.size + this.extensions.size > 0;
   }
 
   /** One transaction for everything pending; on failure nothing is lost: it stays pending and is retried. */
@@ -401,6 +425,7 @@ export class SqliteQuotaStore extends QuotaStore {
       }
       this.counterDeltas.clear();
       this.rollupDeltas.clear();
+      this.upstreamDeltas.clear();
       this.inserts.clear();
       this.deletes.clear();
       this.extensions.clear();
@@ -414,7 +439,7 @@ export class SqliteQuotaStore extends QuotaStore {
   }
 
   private writePending(): void {
-    const { insertReservation, deleteReservation, extendReservation, addCounters, addRollup } = this.statements;
+    const { insertReservation, deleteReservation, extendReservation, addCounters, addRollup, addUpstreamRollup } = this.statements;
     // First: a process that lost the file writes nothing more (the transaction rolls back, admissions are refused).
     this.lease?.renew();
     for (const [id, keyId, dayKey, monthKey, tokens, createdAt, expiresAt] of this.inserts.values()) {
@@ -425,6 +450,9 @@ export class SqliteQuotaStore extends QuotaStore {
     for (const d of this.counterDeltas.values()) addCounters.run(d.requests, d.tokens, d.reservedTokens, d.keyId, d.periodKey);
     for (const d of this.rollupDeltas.values()) {
       skipDeletedKey(() => addRollup.run(d.keyId, d.model, this.sql.timestamp(d.bucketStart), d.requests, d.promptTokens, d.completionTokens, d.estimated, d.failed));
+    }
+    for (const d of this.upstreamDeltas.values()) {
+      addUpstreamRollup.run(d.keyId, d.model, d.upstream, this.sql.timestamp(d.bucketStart), d.requests, d.promptTokens, d.completionTokens, d.failed);
     }
   }
 }

@@ -16,6 +16,7 @@ const RESPONSE: UsageResponse = {
     row({ bucket: '2025-03-31', model: 'qwen3:8b', requests: 3, prompt_tokens: 30, completion_tokens: 0 }),
   ],
   totals: { requests: 6, prompt_tokens: 140, completion_tokens: 60 },
+  upstreams: [],
 };
 
 describe('usage chart data', () => {

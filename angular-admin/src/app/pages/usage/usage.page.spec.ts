@@ -11,6 +11,10 @@ const USAGE = {
   to: '2025-03-30',
   series: [{ bucket: '2025-03-29', key_id: 1, key_name: 'ci', model: 'qwen3:8b', requests: 3, prompt_tokens: 120, completion_tokens: 30, estimated_requests: 0, failed_requests: 1 }],
   totals: { requests: 3, prompt_tokens: 120, completion_tokens: 30 },
+  upstreams: [
+    { upstream: 'gpu-a', requests: 2, prompt_tokens: 1200, completion_tokens: 30, failed_requests: 0 },
+    { upstream: null, requests: 1, prompt_tokens: 0, completion_tokens: 0, failed_requests: 1 },
+  ],
 };
 
 describe('UsagePage', () => {
@@ -44,6 +48,20 @@ describe('UsagePage', () => {
     expect(byTestId('usage-total-tokens')!.textContent!.trim()).toBe('150');
     expect(byTestId('usage-row-ci-qwen3:8b')).not.toBeNull();
     expect(byTestId('usage-chart')!.querySelector('canvas')).not.toBeNull();
+  });
+
+  it('shows the range by upstream, the requests no upstream served as "none"', () => {
+    const cells = (row: string) => [...byTestId(row)!.querySelectorAll('td')].map((cell) => cell.textContent!.trim());
+    expect([...byTestId('usage-upstreams')!.querySelectorAll('th')].map((cell) => cell.textContent!.trim())).toEqual([
+      'Upstream',
+      'Requests',
+      'Prompt tokens',
+      'Completion tokens',
+      'Failed',
+    ]);
+    expect(cells('usage-upstream-row-gpu-a')).toEqual(['gpu-a', '2', '1,200', '30', '0']);
+    expect(cells('usage-upstream-row-none')).toEqual(['none', '1', '0', '0', '1']);
+    expect(byTestId('usage-upstreams')!.querySelectorAll('tr[mat-row], tr.mat-mdc-row')).toHaveLength(2);
   });
 
   it('exports the CSV with the same filters', async () => {

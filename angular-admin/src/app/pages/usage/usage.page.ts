@@ -51,6 +51,9 @@ export class UsagePage {
   });
   protected readonly rows = computed(() => breakdown(this.usage()?.series ?? []));
   protected readonly breakdownColumns = ['key', 'model', 'requests', 'prompt_tokens', 'completion_tokens', 'failed_requests'];
+  /** The range per upstream (Ollama server); `upstream: null` = served by none. */
+  protected readonly upstreams = computed(() => this.usage()?.upstreams ?? []);
+  protected readonly upstreamColumns = ['upstream', 'requests', 'prompt_tokens', 'completion_tokens', 'failed_requests'];
 
   protected readonly chartOptions: ChartOptions<'bar' | 'line'> = {
     responsive: true,

@@ -1,7 +1,7 @@
-import type { UsageResponse as UsageReport } from '@llmproxy/api-types';
+import type { UsageByUpstream, UsageResponse as UsageReport } from '@llmproxy/api-types';
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { SqlClient, readTimestamp, type SqlParam } from '@llmproxy/persistence';
-import { QuotaService } from '@llmproxy/quota';
+import { NO_UPSTREAM, QuotaService } from '@llmproxy/quota';
 import { aggregate, formatDay, localDay, parseDay, startOfLocalDay, totalsOf, type Granularity, type RollupRow, type UsagePoint, type UsageTotals } from './usage-buckets.js';
 
 /** The longest range one report covers, in days. */
@@ -46,9 +46,11 @@ export class UsageReportService {
   async report(query: UsageQuery, now = new Date()): Promise<UsageReport> {
     const granularity = query.granularity ?? 'day';
     const { fromDay, toDay } = this.range(query, now);
-    const rows = await this.rows(startOfLocalDay(fromDay, this.timeZone), startOfLocalDay(toDay + 1, this.timeZone), query);
+    const start = startOfLocalDay(fromDay, this.timeZone);
+    const end = startOfLocalDay(toDay + 1, this.timeZone);
+    const [rows, upstreams] = await Promise.all([this.rows(start, end, query), this.upstreams(start, end, query)]);
     const series = aggregate(rows, granularity, this.timeZone);
-    return { time_zone: this.timeZone, granularity, from: formatDay(fromDay), to: formatDay(toDay), series, totals: totalsOf(series) };
+    return { time_zone: this.timeZone, granularity, from: formatDay(fromDay), to: formatDay(toDay), series, totals: totalsOf(series), upstreams };
   }
 
   private range(query: UsageQuery, now: Date): { fromDay: number; toDay: number } {
@@ -68,20 +70,47 @@ export class UsageReportService {
     return { fromDay, toDay };
   }
 
-  private async rows(start: Date, end: Date, query: UsageQuery): Promise<RollupRow[]> {
-    let sql = `SELECT r.api_key_id, k.name AS key_name, r.model, r.bucket_start, r.requests, r.prompt_tokens, r.completion_tokens,
-      r.estimated_requests, r.failed_requests
-      FROM usage_rollup r LEFT JOIN api_keys k ON k.id = r.api_key_id
-      WHERE r.bucket_start >= ? AND r.bucket_start < ?`;
+  /** The range per upstream, from `usage_upstream_rollup` (same filters); the rows of no upstream last, as null. */
+  private async upstreams(start: Date, end: Date, query: UsageQuery): Promise<UsageByUpstream[]> {
+    const { where, params } = this.filters(start, end, query);
+    const rows = await this.sql.all(
+      `SELECT r.upstream, sum(r.requests) AS requests, sum(r.prompt_tokens) AS prompt_tokens, sum(r.completion_tokens) AS completion_tokens,
+        sum(r.failed_requests) AS failed_requests
+        FROM usage_upstream_rollup r WHERE ${where} GROUP BY r.upstream`,
+      params,
+    );
+    return rows
+      .map((row) => ({
+        upstream: row.upstream === NO_UPSTREAM ? null : String(row.upstream),
+        requests: Number(row.requests),
+        prompt_tokens: Number(row.prompt_tokens),
+        completion_tokens: Number(row.completion_tokens),
+        failed_requests: Number(row.failed_requests),
+      }))
+      .sort((a, b) => (a.upstream === null ? 1 : b.upstream === null ? -1 : a.upstream < b.upstream ? -1 : a.upstream > b.upstream ? 1 : 0));
+  }
+
+  /** The range and the key and model filters, on a rollup table aliased `r`. */
+  private filters(start: Date, end: Date, query: UsageQuery): { where: string; params: SqlParam[] } {
+    let where = 'r.bucket_start >= ? AND r.bucket_start < ?';
     const params: SqlParam[] = [this.sql.timestamp(start), this.sql.timestamp(end)];
     if (query.keyId !== undefined) {
-      sql += ' AND r.api_key_id = ?';
+      where += ' AND r.api_key_id = ?';
       params.push(query.keyId);
     }
     if (query.model !== undefined) {
-      sql += ' AND r.model = ?';
+      where += ' AND r.model = ?';
       params.push(query.model);
     }
+    return { where, params };
+  }
+
+  private async rows(start: Date, end: Date, query: UsageQuery): Promise<RollupRow[]> {
+    const { where, params } = this.filters(start, end, query);
+    const sql = `SELECT r.api_key_id, k.name AS key_name, r.model, r.bucket_start, r.requests, r.prompt_tokens, r.completion_tokens,
+      r.estimated_requests, r.failed_requests
+      FROM usage_rollup r LEFT JOIN api_keys k ON k.id = r.api_key_id
+      WHERE ${where}`;
     const rows = await this.sql.all(sql, params);
     return rows.map((row) => ({
       keyId: Number(row.api_key_id),

@@ -46,13 +46,14 @@ export class UsageSettler {
     const { prompt: promptTokens, completion: completionTokens, exact } = charged;
     const model = metering.model ?? (typeof request.json?.model === 'string' ? request.json.model : 'unknown');
     const failed = metering.outcome !== 'ok';
+    const upstream = metering.upstream ?? null;
 
     const reservation = request.quota?.reservation;
     if (reservation) {
       const bucketStart = new Date();
       bucketStart.setUTCMinutes(0, 0, 0);
       this.quota
-        .settle(reservation, { promptTokens, completionTokens, exact, model, failed, bucketStart })
+        .settle(reservation, { promptTokens, completionTokens, exact, model, failed, bucketStart, upstream })
         .catch((error: unknown) =>
           // The reservation stays in the table and expires: its tokens are released, never charged twice.
           this.logger.error('could not settle a reservation; it will expire', { context: 'UsageSettler', requestId: request.requestId, error: String(error) }),
@@ -76,7 +77,7 @@ export class UsageSettler {
       completion_tokens: completionTokens,
       tokens_exact: exact,
       outcome: metering.outcome,
-      upstream: metering.upstream ?? null,
+      upstream,
     };
     try {
       this.usageLog.record(record);
