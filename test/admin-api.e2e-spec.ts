@@ -185,6 +185,19 @@ describe.each(databases)('admin API on $name', (database) => {
       expect((await gateway.admin('/api/api-keys/999999', json('PATCH', { name: 'x' }))).status).toBe(404);
     });
 
+    it('refuses a second key of the same name, in any letter case, on create and on rename, and changes nothing', async () => {
+      const { id: first } = await createKey({ name: 'Team-Alpha' });
+      const clash = await gateway.admin('/api/api-keys', json('POST', { name: 'team-alpha' }));
+      expect(clash.status).toBe(409);
+      expect(await clash.json()).toMatchObject({ message: "a key named 'team-alpha' already exists; key names must differ" });
+      const { id: second } = await createKey({ name: 'team-beta' });
+      expect((await gateway.admin(`/api/api-keys/${second}`, json('PATCH', { name: 'TEAM-ALPHA' }))).status).toBe(409);
+      // Renaming a key to its own name (or its own name in another case) is no clash.
+      expect((await gateway.admin(`/api/api-keys/${first}`, json('PATCH', { name: 'team-alpha' }))).status).toBe(200);
+      const names = ((await (await gateway.admin('/api/api-keys')).json()) as { name: string }[]).map((k) => k.name);
+      expect(names.filter((name) => name.toLowerCase().startsWith('team-'))).toEqual(['team-alpha', 'team-beta']);
+    });
+
     it.each([
       [{ expires_at: '2001-01-01T00:00:00Z' }, 'expires_at must be in the future'],
       [{ expires_at: 'next tuesday' }, 'expires_at must be an ISO 8601 date-time'],
@@ -196,7 +209,7 @@ describe.each(databases)('admin API on $name', (database) => {
       [{ allowed_models: ['llama3.2', 'no-such-model:7b'] }, "allowed_models: Ollama has no model 'no-such-model:7b'"],
       [{ colour: 'blue' }, 'property colour should not exist'],
     ])('PATCH %j → 400 naming the field', async (body, message) => {
-      const { id } = await createKey({ name: 'validated' });
+      const { id } = await createKey();
       const response = await gateway.admin(`/api/api-keys/${id}`, json('PATCH', body));
       expect(response.status).toBe(400);
       expect(await errorText(response)).toContain(message);
@@ -273,7 +286,7 @@ describe.each(databases)('admin API on $name', (database) => {
       [{ daily_request_limit: 1.5 }, 'daily_request_limit must be an integer'],
       [{ weekly_token_limit: 5 }, 'property weekly_token_limit should not exist'],
     ])('PATCH quota %j → 400 naming the field', async (body, message) => {
-      const { id } = await createKey({ name: 'quota-validated' });
+      const { id } = await createKey();
       const response = await gateway.admin(`/api/api-keys/${id}/quota`, json('PATCH', body));
       expect(response.status).toBe(400);
       expect(await errorText(response)).toContain(message);
