@@ -15,6 +15,7 @@ import { ModelAllowList } from './keys/model-allow-list.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsToken } from './metrics/metrics-token.js';
 import { OllamaModelsController } from './ollama/ollama-models.controller.js';
+import { KnownModels } from './ollama/known-models.js';
 import { OllamaProbe } from './ollama/ollama-probe.js';
 import { PROXY_LISTENER, type ProxyListener } from './proxy-info/proxy-info.js';
 import { ProxyInfoController } from './proxy-info/proxy-info.controller.js';
@@ -50,6 +51,7 @@ export class AdminAppModule {
         MetricsToken,
         AdminAuthService,
         OllamaProbe,
+        KnownModels,
         ModelAllowList,
         AdminKeysService,
         SettingsEditor,
