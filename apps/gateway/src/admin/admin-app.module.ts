@@ -21,6 +21,8 @@ import { PROXY_LISTENER, type ProxyListener } from './proxy-info/proxy-info.js';
 import { ProxyInfoController } from './proxy-info/proxy-info.controller.js';
 import { SettingsController } from './settings/settings.controller.js';
 import { SettingsEditor } from './settings/settings-editor.service.js';
+import { OverviewController } from './overview/overview.controller.js';
+import { OverviewService } from './overview/overview.service.js';
 import { UpstreamsController } from './upstreams/upstreams.controller.js';
 import { UsageController } from './usage/usage.controller.js';
 import { UsageReportService } from './usage/usage-report.service.js';
@@ -44,6 +46,7 @@ export class AdminAppModule {
         UsageController,
         AuditController,
         UpstreamsController,
+        OverviewController,
       ],
       providers: [
         { provide: PROXY_LISTENER, useValue: proxy },
@@ -56,6 +59,7 @@ export class AdminAppModule {
         AdminKeysService,
         SettingsEditor,
         UsageReportService,
+        OverviewService,
         { provide: APP_GUARD, useClass: AdminGuard },
         {
           provide: APP_PIPE,
