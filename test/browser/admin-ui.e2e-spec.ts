@@ -69,6 +69,10 @@ describeBrowser('the admin UI in headless Chromium', () => {
     await page.getByTestId('login-password').fill(ADMIN_PASSWORD);
     await page.getByTestId('login-submit').click();
 
+    // The overview is the first page after login.
+    await page.getByTestId('overview-requests-today').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/overview');
+    await page.getByTestId('nav-keys').click();
     await page.getByTestId('key-create').click();
     await page.getByTestId('key-name-input').fill('browser-user');
     await page.getByTestId('key-queue-weight-input').fill('3');

@@ -7,13 +7,14 @@ export const routes: Routes = [
     path: '',
     canActivateChild: [authGuard],
     children: [
+      { path: 'overview', title: 'Overview · llmproxy', loadComponent: () => import('./pages/overview/overview.page').then((m) => m.OverviewPage) },
       { path: 'keys', title: 'Keys · llmproxy', loadComponent: () => import('./pages/keys/keys.page').then((m) => m.KeysPage) },
       { path: 'usage', title: 'Usage · llmproxy', loadComponent: () => import('./pages/usage/usage.page').then((m) => m.UsagePage) },
       { path: 'upstreams', title: 'Upstreams · llmproxy', loadComponent: () => import('./pages/upstreams/upstreams.page').then((m) => m.UpstreamsPage) },
       { path: 'settings', title: 'Settings · llmproxy', loadComponent: () => import('./pages/settings/settings.page').then((m) => m.SettingsPage) },
       { path: 'audit', title: 'Audit log · llmproxy', loadComponent: () => import('./pages/audit/audit.page').then((m) => m.AuditPage) },
-      { path: '', pathMatch: 'full', redirectTo: 'keys' },
+      { path: '', pathMatch: 'full', redirectTo: 'overview' },
     ],
   },
-  { path: '**', redirectTo: 'keys' },
+  { path: '**', redirectTo: 'overview' },
 ];

@@ -23,23 +23,33 @@ describe('App routes', () => {
     expect(harness.routeNativeElement!.querySelector('[data-testid="login-password"]')).not.toBeNull();
   });
 
-  it('opens the keys page for a stored session, with the navigation', async () => {
+  it('opens the overview for a stored session, with the navigation', async () => {
     localStorage.setItem(SESSION_STORAGE_KEY, JSON.stringify({ token: 't', expires_at: new Date(Date.now() + 60_000).toISOString() }));
     const fixture = TestBed.createComponent(App);
     await TestBed.inject(Router).navigateByUrl('/');
     await fixture.whenStable();
-    expect(TestBed.inject(Router).url).toBe('/keys');
-    TestBed.inject(HttpTestingController).expectOne('/api/api-keys').flush([]);
+    expect(TestBed.inject(Router).url).toBe('/overview');
+    TestBed.inject(HttpTestingController).expectOne('/api/overview').flush({
+      time_zone: 'UTC',
+      today: '2026-12-04',
+      totals_today: { requests: 0, prompt_tokens: 0, completion_tokens: 0 },
+      requests_per_minute: [],
+      refusals_last_hour: {},
+      streams_in_flight: 0,
+      upstreams: [],
+      keys_near_limits: [],
+    });
     await fixture.whenStable();
     const element = fixture.nativeElement as HTMLElement;
     expect(element.querySelector('[data-testid="nav-usage"]')).not.toBeNull();
-    expect(element.querySelector('[data-testid="keys-empty"]')).not.toBeNull();
+    expect(element.querySelector('[data-testid="nav-overview"]')).not.toBeNull();
+    expect(element.querySelector('[data-testid="overview-no-near"]')).not.toBeNull();
   });
 
   it('opens the upstreams page from its link in the navigation', async () => {
     localStorage.setItem(SESSION_STORAGE_KEY, JSON.stringify({ token: 't', expires_at: new Date(Date.now() + 60_000).toISOString() }));
     const fixture = TestBed.createComponent(App);
-    await TestBed.inject(Router).navigateByUrl('/');
+    await TestBed.inject(Router).navigateByUrl('/keys');
     await fixture.whenStable();
     const http = TestBed.inject(HttpTestingController);
     http.expectOne('/api/api-keys').flush([]);

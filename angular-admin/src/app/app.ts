@@ -16,6 +16,7 @@ import { SessionService } from './core/session.service';
       <span class="brand">llmproxy admin</span>
       @if (showNav()) {
         <nav aria-label="Pages">
+          <a mat-button routerLink="/overview" routerLinkActive="active" data-testid="nav-overview">Overview</a>
           <a mat-button routerLink="/keys" routerLinkActive="active" data-testid="nav-keys">Keys</a>
           <a mat-button routerLink="/usage" routerLinkActive="active" data-testid="nav-usage">Usage</a>
           <a mat-button routerLink="/upstreams" routerLinkActive="active" data-testid="nav-upstreams">Upstreams</a>

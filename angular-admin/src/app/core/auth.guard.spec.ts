@@ -22,6 +22,6 @@ describe('authGuard', () => {
     localStorage.setItem(SESSION_STORAGE_KEY, JSON.stringify({ token: 't', expires_at: new Date(Date.now() + 60_000).toISOString() }));
     TestBed.inject(SessionService);
     expect(run(authGuard, '/keys')).toBe(true);
-    expect(TestBed.inject(Router).serializeUrl(run(guestGuard, '/login') as UrlTree)).toBe('/keys');
+    expect(TestBed.inject(Router).serializeUrl(run(guestGuard, '/login') as UrlTree)).toBe('/overview');
   });
 });

@@ -10,4 +10,4 @@ export const authGuard: CanActivateFn = (_route, state) => {
 };
 
 /** The login page is for those without a session. */
-export const guestGuard: CanActivateFn = () => (inject(SessionService).isLoggedIn() ? inject(Router).createUrlTree(['/keys']) : true);
+export const guestGuard: CanActivateFn = () => (inject(SessionService).isLoggedIn() ? inject(Router).createUrlTree(['/overview']) : true);

@@ -35,7 +35,7 @@ describe('LoginPage', () => {
     http.expectOne('/api/login').flush({ token: 'tok', expires_at: new Date(Date.now() + 3_600_000).toISOString() });
     await fixture.whenStable();
     expect(TestBed.inject(SessionService).token()).toBe('tok');
-    expect(navigateByUrl).toHaveBeenCalledWith('/keys');
+    expect(navigateByUrl).toHaveBeenCalledWith('/overview');
   });
 
   it('goes back where an ended session left off, but only inside the app', async () => {

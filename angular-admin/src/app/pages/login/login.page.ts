@@ -61,7 +61,7 @@ export class LoginPage {
       next: ({ token, expires_at }) => {
         this.session.start(token, expires_at);
         const target = this.returnUrl();
-        void this.router.navigateByUrl(target && target.startsWith('/') && !target.startsWith('//') ? target : '/keys');
+        void this.router.navigateByUrl(target && target.startsWith('/') && !target.startsWith('//') ? target : '/overview');
       },
       error: (error: unknown) => {
         this.busy.set(false);
