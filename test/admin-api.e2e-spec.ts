@@ -60,7 +60,7 @@ describe.each(databases)('admin API on $name', (database) => {
       headers: { 'x-api-key': key },
       body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hello there' }], stream: false }),
     });
-  const createKey = async (body: Record<string, unknown>) => {
+  const createKey = async (body: Record<string, unknown> = {}) => {
     const created = await gateway.createKey(body);
     secrets.push(created.key);
     return created;
