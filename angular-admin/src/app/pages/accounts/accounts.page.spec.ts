@@ -53,6 +53,8 @@ describe('AccountsPage', () => {
     await settle();
     expect(byTestId('account-role-vera')!.textContent).toContain('viewer');
     expect(byTestId<HTMLInputElement>('account-password')!.value).toBe('');
+    // Emptied, not in error: the form starts over.
+    expect(document.querySelector('[data-testid="account-create-form"] .mat-form-field-invalid')).toBeNull();
     expect(byTestId('accounts-notice')!.textContent).toContain('Created vera');
   });
 

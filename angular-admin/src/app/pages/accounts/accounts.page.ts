@@ -1,6 +1,6 @@
 import { DatePipe } from '@angular/common';
 import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
-import { FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
+import { FormControl, FormGroup, type FormGroupDirective, ReactiveFormsModule, Validators } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MatDialog } from '@angular/material/dialog';
 import { MatFormFieldModule } from '@angular/material/form-field';
@@ -39,7 +39,7 @@ const USERNAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/i;
       ADMIN_PASSWORD always logs in as the built-in <strong>admin</strong>.
     </p>
 
-    <form class="create" [formGroup]="form" (ngSubmit)="create()" data-testid="account-create-form">
+    <form class="create" [formGroup]="form" #createForm="ngForm" (ngSubmit)="create(createForm)" data-testid="account-create-form">
       <h2>New account</h2>
       <div class="fields">
         <mat-form-field appearance="outline">
@@ -174,7 +174,8 @@ export class AccountsPage {
       .subscribe({ next: (accounts) => this.accounts.set(accounts), error: (error: unknown) => this.loadError.set(errorMessage(error)) });
   }
 
-  protected create(): void {
+  /** `directive`: to clear the submitted state too, or the emptied fields would show as errors. */
+  protected create(directive?: FormGroupDirective): void {
     if (this.form.invalid || this.busy()) return;
     const { username, role, password } = this.form.getRawValue();
     this.busy.set(true);
@@ -185,7 +186,9 @@ export class AccountsPage {
       .subscribe({
         next: (account) => {
           this.accounts.update((accounts) => [...accounts, account]);
-          this.form.reset({ username: '', role: 'viewer', password: '' });
+          const empty = { username: '', role: 'viewer' as const, password: '' };
+          if (directive) directive.resetForm(empty);
+          else this.form.reset(empty);
           this.notice.set(`Created ${account.username} (${account.role}).`);
         },
         error: (error: unknown) => this.createError.set(errorMessage(error)),
