@@ -320,6 +320,18 @@ describeBrowser('the admin UI in headless Chromium', () => {
     await page.goto(`${gateway.adminUrl}/accounts`);
     await page.getByTestId('key-table').waitFor();
     expect(new URL(page.url()).pathname).toBe('/keys');
+    // Its own password it may change (from its name in the top bar).
+    await page.getByTestId('signed-in-as').click();
+    await page.getByTestId('password-current').fill('vera-browser-password-01');
+    await page.getByTestId('password-new').fill('vera-browser-password-02');
+    await page.getByTestId('password-repeat').fill('vera-browser-password-02');
+    await page.getByTestId('password-submit').click();
+    await page.getByTestId('password-done').waitFor();
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-username').fill('vera');
+    await page.getByTestId('login-password').fill('vera-browser-password-02');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('viewer-notice').waitFor();
     await page.getByTestId('logout').click();
     await page.getByTestId('login-password').waitFor();
     const audit = (await (await gateway.admin('/api/audit')).json()) as { action: string; actor: string | null; target_name: string | null }[];

@@ -14,6 +14,7 @@ export const routes: Routes = [
       { path: 'settings', title: 'Settings · llmproxy', loadComponent: () => import('./pages/settings/settings.page').then((m) => m.SettingsPage) },
       { path: 'audit', title: 'Audit log · llmproxy', loadComponent: () => import('./pages/audit/audit.page').then((m) => m.AuditPage) },
       { path: 'accounts', canActivate: [adminGuard], title: 'Accounts · llmproxy', loadComponent: () => import('./pages/accounts/accounts.page').then((m) => m.AccountsPage) },
+      { path: 'password', title: 'Your password · llmproxy', loadComponent: () => import('./pages/password/password.page').then((m) => m.PasswordPage) },
       { path: '', pathMatch: 'full', redirectTo: 'keys' },
     ],
   },

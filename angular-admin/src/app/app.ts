@@ -27,7 +27,7 @@ import { SessionService } from './core/session.service';
         </nav>
         <span class="spacer"></span>
         @if (session.username(); as username) {
-          <span class="who" data-testid="signed-in-as">{{ username }} · {{ session.role() }}</span>
+          <a class="who" routerLink="/password" title="Change your password" data-testid="signed-in-as">{{ username }} · {{ session.role() }}</a>
         }
         <button mat-stroked-button type="button" (click)="logout()" data-testid="logout">Log out</button>
       }
@@ -42,7 +42,8 @@ import { SessionService } from './core/session.service';
     nav { display: flex; gap: 4px; min-width: 0; overflow-x: auto; }
     nav a.active { background: var(--mat-sys-secondary-container); }
     .spacer { flex: 1; }
-    .who { font-size: 13px; color: var(--mat-sys-on-surface-variant); white-space: nowrap; }
+    .who { font-size: 13px; color: var(--mat-sys-on-surface-variant); white-space: nowrap; text-decoration: none; }
+    .who:hover { text-decoration: underline; }
     .app-main { padding: 16px 24px; max-width: 1600px; margin: 0 auto; }
     /* A phone: the links get a row of their own below the brand and Log out (scrolling inside it if
        they still do not fit), so the page itself never scrolls sideways. */

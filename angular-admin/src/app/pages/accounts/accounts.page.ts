@@ -13,9 +13,8 @@ import type { AccountView, AdminRole } from '../../api/admin-api.types';
 import { errorMessage } from '../../core/api-error';
 import { SessionService } from '../../core/session.service';
 import { confirm } from '../../shared/confirm.dialog';
+import { MIN_PASSWORD_LENGTH } from '../../shared/password-rules';
 
-/** The server's rule (apps/gateway/src/admin/accounts/account.dto.ts), checked here before sending. */
-export const MIN_PASSWORD_LENGTH = 12;
 /** Case aside: the server compares usernames in lower case, and so sends this page. */
 const USERNAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/i;
 
