@@ -27,6 +27,26 @@ dotenv() {
 # an older gateway). DIALECT `anthropic` resolves the name as Claude Code's requests are (claude-* names
 # to the gateway's aliases or default model). Uses node when present (the gateway's machine has it; the
 # Claude Code and Codex CLIs are native binaries), else curl; never jq.
+#   gateway_model_status URL KEY MODEL [anthropic|openai]
+# The HTTP status of GET URL/v1/models/MODEL with the key (404: the gateway serves no model by that
+# name: no such model, no alias, no default model); empty when it cannot be asked.
+gateway_model_status() {
+  local headers=(-H "authorization: Bearer $2")
+  [ "${4:-openai}" != anthropic ] || headers+=(-H "anthropic-version: 2023-06-01")
+  if command -v curl > /dev/null 2>&1; then
+    curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${headers[@]}" "$1/v1/models/$3" 2> /dev/null || true
+    return 0
+  fi
+  command -v node > /dev/null 2>&1 || return 0
+  LLMPROXY_Q_URL="$1" LLMPROXY_Q_KEY="$2" LLMPROXY_Q_MODEL="$3" LLMPROXY_Q_DIALECT="${4:-openai}" node -e '
+    const { LLMPROXY_Q_URL: url, LLMPROXY_Q_KEY: key, LLMPROXY_Q_MODEL: model, LLMPROXY_Q_DIALECT: dialect } = process.env;
+    const headers = { authorization: `Bearer ${key}` };
+    if (dialect === "anthropic") headers["anthropic-version"] = "2023-06-01";
+    fetch(`${url}/v1/models/${model.split("/").map(encodeURIComponent).join("/")}`, { headers, signal: AbortSignal.timeout(5000) })
+      .then((r) => console.log(r.status), () => {});
+  ' 2>/dev/null || true
+}
+
 #   gateway_context_window URL KEY MODEL [anthropic|openai]
 gateway_context_window() {
   if ! command -v node > /dev/null 2>&1; then

@@ -180,6 +180,10 @@ if [ -z "${CLAUDE_CODE_AUTO_COMPACT_WINDOW:-}" ]; then
       export CLAUDE_AUTOCOMPACT_PCT_OVERRIDE="$((pct / 100)).$(printf '%02d' $((pct % 100)))"
     fi
     window_note=", context window $window tokens (auto-compact near $threshold)"
+  elif [ "$(gateway_model_status "$url" "$key" "$main_model" anthropic)" = 404 ]; then
+    echo "start_claude.sh: warning: the gateway serves no model for '$main_model' (Claude Code's main model):" \
+      "it has no model alias for it and no default model. Set the default model in the admin UI (Settings)" \
+      "or DEFAULT_MODEL on the server, or pass -m <an Ollama model>; until then Claude Code's requests get 404" >&2
   fi
 fi
 

@@ -185,6 +185,19 @@ describe.each(databases)('admin API on $name', (database) => {
       expect((await gateway.admin('/api/api-keys/999999', json('PATCH', { name: 'x' }))).status).toBe(404);
     });
 
+    it('refuses a second key of the same name, in any letter case, on create and on rename, and changes nothing', async () => {
+      const { id: first } = await createKey({ name: 'Team-Alpha' });
+      const clash = await gateway.admin('/api/api-keys', json('POST', { name: 'team-alpha' }));
+      expect(clash.status).toBe(409);
+      expect(await clash.json()).toMatchObject({ message: "a key named 'team-alpha' already exists; key names must differ" });
+      const { id: second } = await createKey({ name: 'team-beta' });
+      expect((await gateway.admin(`/api/api-keys/${second}`, json('PATCH', { name: 'TEAM-ALPHA' }))).status).toBe(409);
+      // Renaming a key to its own name (or its own name in another case) is no clash.
+      expect((await gateway.admin(`/api/api-keys/${first}`, json('PATCH', { name: 'team-alpha' }))).status).toBe(200);
+      const names = ((await (await gateway.admin('/api/api-keys')).json()) as { name: string }[]).map((k) => k.name);
+      expect(names.filter((name) => name.toLowerCase().startsWith('team-'))).toEqual(['team-alpha', 'team-beta']);
+    });
+
     it.each([
       [{ expires_at: '2001-01-01T00:00:00Z' }, 'expires_at must be in the future'],
       [{ expires_at: 'next tuesday' }, 'expires_at must be an ISO 8601 date-time'],
@@ -196,7 +209,7 @@ describe.each(databases)('admin API on $name', (database) => {
       [{ allowed_models: ['llama3.2', 'no-such-model:7b'] }, "allowed_models: Ollama has no model 'no-such-model:7b'"],
       [{ colour: 'blue' }, 'property colour should not exist'],
     ])('PATCH %j → 400 naming the field', async (body, message) => {
-      const { id } = await createKey({ name: 'validated' });
+      const { id } = await createKey();
       const response = await gateway.admin(`/api/api-keys/${id}`, json('PATCH', body));
       expect(response.status).toBe(400);
       expect(await errorText(response)).toContain(message);
@@ -273,7 +286,7 @@ describe.each(databases)('admin API on $name', (database) => {
       [{ daily_request_limit: 1.5 }, 'daily_request_limit must be an integer'],
       [{ weekly_token_limit: 5 }, 'property weekly_token_limit should not exist'],
     ])('PATCH quota %j → 400 naming the field', async (body, message) => {
-      const { id } = await createKey({ name: 'quota-validated' });
+      const { id } = await createKey();
       const response = await gateway.admin(`/api/api-keys/${id}/quota`, json('PATCH', body));
       expect(response.status).toBe(400);
       expect(await errorText(response)).toContain(message);
@@ -340,6 +353,30 @@ describe.each(databases)('admin API on $name', (database) => {
       expect(await same.json()).toMatchObject({ settings: { ollama_url: upstream.url }, ollama: { reachable: true } });
     });
 
+    it('refuses a default model or alias target Ollama does not have, unless the admin insists; saved ones are not asked again', async () => {
+      const before = await (await gateway.admin('/api/settings')).json();
+      const typo = await gateway.admin('/api/settings', json('PUT', { model_aliases: { 'claude-*haiku*': 'qwen3:4bb', 'gpt-4*': 'llama3.2' }, num_ctx: 8192 }));
+      expect(typo.status).toBe(400);
+      const body = (await typo.json()) as { message: string; unknown_models: string[] };
+      expect(body.message).toBe(
+        "model_aliases['claude-*haiku*']: Ollama has no model 'qwen3:4bb' (it has: llama3.2:latest, nomic-embed-text:latest, qwen3:4b); nothing was saved (send \"save_unknown_models\": true to save it anyway)",
+      );
+      expect(body.unknown_models).toEqual(['qwen3:4bb']);
+      const missingDefault = await gateway.admin('/api/settings', json('PUT', { default_model: 'mistral' }));
+      expect(missingDefault.status).toBe(400);
+      expect(((await missingDefault.json()) as { message: string }).message).toMatch(/^default_model: Ollama has no model 'mistral'/);
+      // Nothing of either refused save was kept.
+      expect(await (await gateway.admin('/api/settings')).json()).toEqual(before);
+
+      // "Save anyway": a model about to be pulled.
+      const insisted = await gateway.admin('/api/settings', json('PUT', { model_aliases: { 'claude-*haiku*': 'qwen3:4bb' }, save_unknown_models: true }));
+      expect(insisted.status).toBe(200);
+      // A later save that leaves that alias as it is is not refused for it.
+      const later = await gateway.admin('/api/settings', json('PUT', { model_aliases: { 'claude-*haiku*': 'qwen3:4bb', 'gpt-4*': 'llama3.2' }, num_ctx: 16384 }));
+      expect(later.status).toBe(200);
+      await gateway.admin('/api/settings', json('PUT', { model_aliases: (before as { model_aliases: object }).model_aliases, num_ctx: (before as { num_ctx: number }).num_ctx }));
+    });
+
     it.each([
       [{ num_ctx: 100 }, 'num_ctx must not be less than 512'],
       [{ num_ctx: 2_000_000 }, 'num_ctx must not be greater than 1048576'],
@@ -350,6 +387,7 @@ describe.each(databases)('admin API on $name', (database) => {
       [{ model_aliases: { 'claude-*': 42 } }, 'model_aliases must be an object'],
       [{ default_model: '' }, 'default_model should not be empty'],
       [{ save_unreachable: 'yes' }, 'save_unreachable must be a boolean'],
+      [{ save_unknown_models: 1 }, 'save_unknown_models must be a boolean'],
       [{ keep_alive_min_s: 0 }, 'keep_alive_min_s must not be less than 1'],
       [{ keep_alive_max_s: 100_000 }, 'keep_alive_max_s must not be greater than 86400'],
       [{ keep_alive_min_s: 2000 }, 'keep_alive_min_s (2000) must not exceed keep_alive_max_s (1800)'],

@@ -139,7 +139,7 @@ describe('Claude Code compacts a conversation that outgrows the gateway context 
     if (!existsSync(PROJECT_CLAUDE)) throw new Error(`Claude Code CLI not found at ${PROJECT_CLAUDE}: run \`npm ci\` (without --omit=optional)`);
     // Ollama counts every token of the rendered prompt: cl100k over what the model reads stands in for its tokenizer.
     upstream = await startFakeOllama({ promptTokens: (body) => estimatePromptTokens(body) });
-    gateway = await startTestGateway(await sqlite!.create(), upstream.url, { ANTHROPIC_DEFAULT_MODEL: 'llama3.2' });
+    gateway = await startTestGateway(await sqlite!.create(), upstream.url, { DEFAULT_MODEL: 'llama3.2' });
     const saved = await gateway.admin('/api/settings', { method: 'PUT', body: JSON.stringify({ num_ctx: NUM_CTX }) });
     if (saved.status !== 200) throw new Error(`saving num_ctx answered ${saved.status}: ${await saved.text()}`);
     forwarder = await startRecordingForwarder(gateway.proxyUrl);
@@ -169,6 +169,22 @@ describe('Claude Code compacts a conversation that outgrows the gateway context 
     expect(asked).toMatchObject({ path: '/v1/models/claude-opus-4-8', status: 200, headers: { authorization: `Bearer ${key}`, 'anthropic-version': expect.any(String) } });
     expect(JSON.parse(asked!.answer)).toMatchObject({ context_window: NUM_CTX });
     expect(run.stderr).toContain(`context window ${NUM_CTX} tokens`);
+  }, TEST_TIMEOUT_MS);
+
+  it('start_claude.sh warns, before Claude Code meets a 404, when the gateway serves no model for Claude Code’s name', async () => {
+    const put = (body: Record<string, unknown>) => gateway.admin('/api/settings', { method: 'PUT', body: JSON.stringify(body) });
+    expect((await put({ default_model: null })).status).toBe(200);
+    try {
+      const run = await startClaude(['--version'], temp.make('llmproxy-cc-cwd-'));
+      if (run.code !== 0) throw new Error(describeRun(run));
+      expect(run.stderr).toContain("the gateway serves no model for 'claude-opus-4-8' (Claude Code's main model)");
+      expect(run.stderr).toContain('Set the default model in the admin UI (Settings) or DEFAULT_MODEL on the server, or pass -m');
+    } finally {
+      expect((await put({ default_model: 'llama3.2' })).status).toBe(200);
+    }
+    // With a default model again, no warning.
+    const served = await startClaude(['--version'], temp.make('llmproxy-cc-cwd-'));
+    expect(served.stderr).not.toContain('serves no model');
   }, TEST_TIMEOUT_MS);
 
   /** Ollama requests in order, with their size (cl100k over what the model reads) and kind. */

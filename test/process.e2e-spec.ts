@@ -304,6 +304,11 @@ describe.each(databases)('the key CLI end to end on $name', (database) => {
       expect.objectContaining({ name: 'alice', is_active: true, daily_request_limit: 5, monthly_request_limit: null, key_prefix: key.slice(0, 9) }),
     ]);
     const id = listed[0]!.id;
+    // A second 'alice' (any letter case) is refused: names tell keys apart in every report.
+    const twin = await cli(['keys', 'create', '--name', 'Alice'], cwd);
+    expect(twin.code).toBe(1);
+    expect(twin.stdout).toBe('');
+    expect(lines(twin.stderr)).toEqual(["llmproxy: a key named 'Alice' already exists; key names must differ"]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(new RegExp(`^${id}\\s+alice\\s+${key.slice(0, 9)}…\\s+yes\\s+never\\s+all\\s+5 requests/day$`, 'm'));
     for (const output of [JSON.stringify(listed), table.stdout, table.stderr]) {

@@ -44,9 +44,11 @@ describe('SQLite quota ledger', () => {
     await dataSource?.destroy();
   });
 
+  let made = 0;
   async function newKey(limits: Partial<QuotaLimits>): Promise<ApiKeyRecord> {
-    const { apiKey } = await keys.create({ name: 'ledger', limits });
-    return { id: apiKey.id, name: 'ledger', isActive: true, expiresAt: null, allowedModels: null, maxConcurrent: null, limits: { ...noLimits, ...limits } };
+    const name = `ledger-${++made}`;
+    const { apiKey } = await keys.create({ name, limits });
+    return { id: apiKey.id, name, isActive: true, expiresAt: null, allowedModels: null, maxConcurrent: null, limits: { ...noLimits, ...limits } };
   }
 
   const admit = (key: ApiKeyRecord) => quota.admit({ key, promptEstimate: 10, requestedMaxTokens: 100, generates: true, anthropicHeaders: false });
@@ -142,7 +144,7 @@ describe('SQLite quota ledger', () => {
     await runner.release();
     await quota.settle(reservation, settlement());
     for (const window of onDisk(key.id).counters) expect(window).toMatchObject({ requests: 2, tokens: 30, reserved_tokens: 0 });
-    expect((reader.prepare('SELECT name FROM api_keys WHERE id = ?').get(other.id) as { name: string }).name).toBe('ledger');
+    expect((reader.prepare('SELECT name FROM api_keys WHERE id = ?').get(other.id) as { name: string }).name).toBe(other.name);
   });
 
   it('a key first seen while an admin transaction is open waits for it instead of reading inside it', async () => {

@@ -176,7 +176,7 @@ describe.each(databases)('named admins on $name', (database) => {
   });
 
   it('a viewer reads keys, usage, audit, upstreams and settings, but not the accounts', async () => {
-    for (const path of ['/api/api-keys', '/api/usage', '/api/usage.csv', '/api/audit', '/api/upstreams', '/api/settings', '/api/proxy-info', '/metrics']) {
+    for (const path of ['/api/api-keys', '/api/overview', '/api/usage', '/api/usage.csv', '/api/audit', '/api/upstreams', '/api/settings', '/api/proxy-info', '/metrics']) {
       expect([path, (await call(path, { token: tokens.vera })).status]).toEqual([path, 200]);
     }
     expect((await call('/api/accounts', { token: tokens.vera })).status).toBe(403);

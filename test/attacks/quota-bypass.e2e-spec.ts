@@ -261,7 +261,7 @@ describe.each(databases)('attacks on a key holder limits ($name)', (database) =>
     it('an alias that points to a cloud model is refused as well', async () => {
       const { key } = await gateway.createKey({});
       const put = (body: Json) => gateway.admin('/api/settings', { method: 'PUT', body: JSON.stringify(body) });
-      expect((await put({ model_aliases: { 'claude-*': CLOUD_MODEL } })).status).toBe(200);
+      expect((await put({ model_aliases: { 'claude-*': CLOUD_MODEL }, save_unknown_models: true })).status).toBe(200);
       try {
         const response = await post(gateway.proxyUrl, '/v1/messages', key, { model: 'claude-sonnet-4-6', messages: CHAT.messages, max_tokens: 10 });
         expect(response.status).toBe(403);

@@ -86,9 +86,12 @@ export function adminFetch(adminUrl: string, path: string, init: RequestInit = {
   });
 }
 
+/** Keys made without a name get test-1, test-2, …: key names must differ. */
+let keysCreated = 0;
+
 /** Creates a key through the admin API at `adminUrl` (any gateway, in process or spawned). */
 export async function createKeyAt(adminUrl: string, body: Record<string, unknown> = {}): Promise<{ key: string; id: number }> {
-  const response = await adminFetch(adminUrl, '/api/api-keys', { method: 'POST', body: JSON.stringify({ name: 'test', ...body }) });
+  const response = await adminFetch(adminUrl, '/api/api-keys', { method: 'POST', body: JSON.stringify({ name: `test-${++keysCreated}`, ...body }) });
   if (response.status !== 201) throw new Error(`creating a key answered ${response.status}: ${await response.text()}`);
   const created = (await response.json()) as { key: string; id: number };
   return { key: created.key, id: created.id };

@@ -100,7 +100,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
   const [proxy, admin] = apps as [INestApplication, INestApplication];
   const proxyUrl = urlOf(proxy, config.proxy.host);
   const adminUrl = urlOf(admin, config.admin.host);
-  logger.info(`proxy listening on ${proxyUrl}, admin on ${adminUrl}, database ${config.database.type}`, { context: 'llmproxy' });
+  logger.info(`proxy listening on ${listening(proxy, config.proxy.host, proxyUrl)}, admin on ${listening(admin, config.admin.host, adminUrl)}, database ${config.database.type}`, { context: 'llmproxy' });
 
   const drains = [new ListenerDrain(proxy.getHttpServer()), new ListenerDrain(admin.getHttpServer())];
 
@@ -235,6 +235,13 @@ function requestContext(metrics: GatewayMetrics) {
     response.on('close', recordRequest);
     next();
   };
+}
+
+/** Where a listener is bound, as an operator reads it: `0.0.0.0:8000 (http://127.0.0.1:8000 here)` for every interface. */
+function listening(app: INestApplication, host: string, url: string): string {
+  if (host !== '0.0.0.0' && host !== '::') return url;
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return `${host === '::' ? '[::]' : host}:${port}, every interface (${url} from this machine)`;
 }
 
 function urlOf(app: INestApplication, host: string): string {

@@ -280,7 +280,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
 
-  const [{ openDatabase }, { ApiKeysService }, { NotFoundException }] = await Promise.all([
+  const [{ openDatabase }, { ApiKeysService }, { ConflictException, NotFoundException }] = await Promise.all([
     import('@llmproxy/persistence'),
     import('@llmproxy/keys'),
     import('@nestjs/common'),
@@ -297,7 +297,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof UsageError) return usageError(error);
-    err(`llmproxy: ${error instanceof NotFoundException ? error.message : `failed: ${messageOf(error)}`}`);
+    err(`llmproxy: ${error instanceof NotFoundException || error instanceof ConflictException ? error.message : `failed: ${messageOf(error)}`}`);
     return 1;
   } finally {
     await dataSource.destroy().catch(() => undefined);

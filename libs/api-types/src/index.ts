@@ -295,3 +295,35 @@ export interface ChangePasswordRequest {
   current_password: string;
   new_password: string;
 }
+
+/** GET /api/overview: the first page after login. */
+export interface Overview {
+  /** The server's time zone and today's local date in it (YYYY-MM-DD). */
+  time_zone: string;
+  today: string;
+  /** Today's requests and tokens over every key, from the usage report (every replica). */
+  totals_today: UsageTotals;
+  /** This process's last hour, a minute at a time, oldest first (each replica counts what it answered). */
+  requests_per_minute: { minute: string; requests: number }[];
+  /** This process's refusals and failures over the same hour, by kind. */
+  refusals_last_hour: Record<'unauthorized' | 'forbidden' | 'not_found' | 'bad_request' | 'quota_requests' | 'quota_tokens' | 'quota_concurrency' | 'overloaded' | 'upstream', number>;
+  /** Streaming responses in progress in this process. */
+  streams_in_flight: number;
+  /** Each Ollama server as this process sees it. */
+  upstreams: { id: number; name: string; health: UpstreamHealth; loaded: string[]; in_flight: number; max_parallel: number; queued: number }[];
+  /** The active keys nearest a limit (highest share used first, at most 5; only keys with a limit and some use). */
+  keys_near_limits: KeyNearLimit[];
+}
+
+export interface KeyNearLimit {
+  id: number;
+  name: string;
+  window: 'day' | 'month';
+  kind: 'requests' | 'tokens';
+  /** Tokens include those held by requests still running. */
+  used: number;
+  limit: number;
+  /** used / limit, 0..1 (more when a running request overshot its estimate). */
+  share: number;
+  resets_at: string;
+}

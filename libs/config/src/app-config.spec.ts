@@ -150,6 +150,12 @@ describe('loadConfig', () => {
     expect(config.anthropicDefaultModel).toBeUndefined();
   });
 
+  it('reads DEFAULT_MODEL, and ANTHROPIC_DEFAULT_MODEL (its earlier name) only when DEFAULT_MODEL is unset', () => {
+    expect(loadConfig({ ...PASSWORD, DEFAULT_MODEL: 'llama3.2', ANTHROPIC_DEFAULT_MODEL: 'qwen3:4b' }, cwd()).anthropicDefaultModel).toBe('llama3.2');
+    expect(loadConfig({ ...PASSWORD, ANTHROPIC_DEFAULT_MODEL: 'qwen3:4b' }, cwd()).anthropicDefaultModel).toBe('qwen3:4b');
+    expect(loadConfig({ ...PASSWORD, DEFAULT_MODEL: '', ANTHROPIC_DEFAULT_MODEL: '' }, cwd()).anthropicDefaultModel).toBeUndefined();
+  });
+
   it('ignores variables it does not know', () => {
     expect(() => loadConfig({ ...PASSWORD, PORT: 'not a port', NODE_ENV: 'production' }, cwd())).not.toThrow();
   });

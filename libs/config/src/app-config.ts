@@ -136,7 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: schema.LOG_LEVEL as AppConfig['logLevel'],
     logRetentionDays: schema.LOG_RETENTION_DAYS,
     allowedOrigins: schema.ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
-    anthropicDefaultModel: schema.ANTHROPIC_DEFAULT_MODEL || undefined,
+    anthropicDefaultModel: schema.DEFAULT_MODEL || schema.ANTHROPIC_DEFAULT_MODEL || undefined,
     bodyLimitBytes: schema.BODY_LIMIT_MB * 1024 * 1024,
     upstreamTimeoutMs: schema.UPSTREAM_TIMEOUT_S * 1000,
     upstreamIdleTimeoutMs: schema.UPSTREAM_IDLE_TIMEOUT_S * 1000,

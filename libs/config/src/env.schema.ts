@@ -155,6 +155,11 @@ export class EnvSchema {
   @IsString()
   ALLOWED_ORIGINS = 'http://localhost:4200';
 
+  /** The model that serves the vendors' own names (claude-*, gpt-*, …) when the admin has set none. */
+  @IsOptional() @IsString()
+  DEFAULT_MODEL?: string;
+
+  /** The earlier name of DEFAULT_MODEL, still read when DEFAULT_MODEL is unset. */
   @IsOptional() @IsString()
   ANTHROPIC_DEFAULT_MODEL?: string;
 
@@ -216,6 +221,7 @@ export const ENV_VARIABLES = [
   'APP_TZ',
   'LOG_FILE',
   'ALLOWED_ORIGINS',
+  'DEFAULT_MODEL',
   'ANTHROPIC_DEFAULT_MODEL',
   'LOG_LEVEL',
   'BODY_LIMIT_MB',

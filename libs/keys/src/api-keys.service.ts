@@ -1,4 +1,4 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import type { ApiKeyView } from '@llmproxy/api-types';
 import { DataSource, type Repository } from 'typeorm';
 import { AuditLog, allFields, diffFields, type AuditAction } from '@llmproxy/audit';
@@ -62,6 +62,7 @@ export class ApiKeysService {
     const material = generateKey();
     return this.dataSource.transaction(async (manager) => {
       const repository = manager.getRepository(ApiKeyEntity);
+      await nameFree(repository, input.name);
       const entity = repository.create({
         name: input.name,
         keyHash: material.hash,
@@ -112,7 +113,8 @@ export class ApiKeysService {
 
   /** Name, expiry, allowed models, concurrency, queue weight; absent fields stay as they are, null clears (not the weight). */
   async update(id: number, input: UpdateKeyInput): Promise<ApiKeyView> {
-    return this.change(id, 'key.update', (entity) => {
+    return this.change(id, 'key.update', async (entity, repository) => {
+      if (input.name !== undefined && input.name !== entity.name) await nameFree(repository, input.name, id);
       if (input.name !== undefined) entity.name = input.name;
       if (input.expiresAt !== undefined) entity.expiresAt = input.expiresAt;
       if (input.allowedModels !== undefined) entity.allowedModels = input.allowedModels;
@@ -163,12 +165,12 @@ export class ApiKeysService {
   }
 
   /** Loads the key, applies `mutate`, saves it and records the fields that changed, in one transaction. */
-  private change(id: number, action: AuditAction, mutate: (entity: ApiKeyEntity) => void): Promise<ApiKeyView> {
+  private change(id: number, action: AuditAction, mutate: (entity: ApiKeyEntity, repository: Repository<ApiKeyEntity>) => void | Promise<void>): Promise<ApiKeyView> {
     return this.dataSource.transaction(async (manager) => {
       const repository = manager.getRepository(ApiKeyEntity);
       const entity = await this.entity(id, repository);
       const before = toView(entity);
-      mutate(entity);
+      await mutate(entity, repository);
       const after = toView(await repository.save(entity));
       const changes = diffFields(audited(before), audited(after), AUDITED_FIELDS);
       // activate/deactivate are recorded even when the key already was in that state: the admin asked.
@@ -184,6 +186,19 @@ export class ApiKeysService {
     if (!entity) throw new NotFoundException(`API key ${id} not found`);
     return entity;
   }
+}
+
+/**
+ * Key names are how people tell keys apart (the usage report, the audit log, the CLI): a name a
+ * key already has, in any letter case, is refused.
+ */
+async function nameFree(repository: Repository<ApiKeyEntity>, name: string, exceptId?: number): Promise<void> {
+  const taken = await repository
+    .createQueryBuilder('k')
+    .select('k.id', 'id')
+    .where('LOWER(k.name) = LOWER(:name)', { name })
+    .getRawMany<{ id: number }>();
+  if (taken.some((row) => Number(row.id) !== exceptId)) throw new ConflictException(`a key named '${name}' already exists; key names must differ`);
 }
 
 function audited(view: ApiKeyView): Record<(typeof AUDITED_FIELDS)[number], unknown> {

@@ -19,11 +19,14 @@ import { ModelAllowList } from './keys/model-allow-list.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsToken } from './metrics/metrics-token.js';
 import { OllamaModelsController } from './ollama/ollama-models.controller.js';
+import { KnownModels } from './ollama/known-models.js';
 import { OllamaProbe } from './ollama/ollama-probe.js';
 import { PROXY_LISTENER, type ProxyListener } from './proxy-info/proxy-info.js';
 import { ProxyInfoController } from './proxy-info/proxy-info.controller.js';
 import { SettingsController } from './settings/settings.controller.js';
 import { SettingsEditor } from './settings/settings-editor.service.js';
+import { OverviewController } from './overview/overview.controller.js';
+import { OverviewService } from './overview/overview.service.js';
 import { UpstreamsController } from './upstreams/upstreams.controller.js';
 import { UsageController } from './usage/usage.controller.js';
 import { UsageReportService } from './usage/usage-report.service.js';
@@ -41,6 +44,7 @@ export const ADMIN_CONTROLLERS = [
   UsageController,
   AuditController,
   UpstreamsController,
+  OverviewController,
 ];
 
 /** The admin listener: login, accounts, keys, quotas, settings, usage, audit and metrics behind the admin guard; health probes. */
@@ -60,10 +64,12 @@ export class AdminAppModule implements NestModule {
         AdminAuthService,
         AccountsService,
         OllamaProbe,
+        KnownModels,
         ModelAllowList,
         AdminKeysService,
         SettingsEditor,
         UsageReportService,
+        OverviewService,
         { provide: APP_GUARD, useClass: AdminGuard },
         {
           provide: APP_PIPE,

@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Dialect } from '@llmproxy/dialects';
 import type { QuotaKind } from '@llmproxy/quota';
 import type { Scheduler, UpstreamPool } from '@llmproxy/upstreams';
+import { RecentActivity, refusalOfStatus } from './recent-activity.js';
 
 /** Why a call to Ollama failed, as the usage log names it. */
 export type UpstreamFailureOutcome = 'upstream_error' | 'upstream_unreachable' | 'upstream_timeout';
@@ -15,6 +16,10 @@ export type UpstreamFailureOutcome = 'upstream_error' | 'upstream_unreachable' |
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /** The last hour a minute at a time, for the admin's overview. */
+  readonly recent = new RecentActivity();
+  /** Streaming responses in progress (the gauge's value, readable without a scrape). */
+  streamsInFlight = 0;
 
   private readonly requests = new Counter({
     name: 'llmproxy_requests_total',
@@ -112,6 +117,9 @@ export class GatewayMetrics {
   request(dialect: Dialect, route: string, status: number, seconds: number): void {
     this.child(this.requests, 'r', dialect, route, String(status)).inc();
     this.child(this.duration, 'd', dialect, route).observe(seconds);
+    this.recent.request();
+    const refusal = refusalOfStatus(status);
+    if (refusal) this.recent.refused(refusal);
   }
 
   timeToFirstToken(dialect: Dialect, model: string, seconds: number): void {
@@ -125,6 +133,7 @@ export class GatewayMetrics {
 
   quotaRefused(kind: QuotaKind): void {
     this.refusals.labels(kind).inc();
+    this.recent.refused(`quota_${kind}`);
   }
 
   upstreamFailed(outcome: UpstreamFailureOutcome): void {
@@ -133,10 +142,12 @@ export class GatewayMetrics {
 
   streamStarted(): void {
     this.streams.inc();
+    this.streamsInFlight += 1;
   }
 
   streamEnded(): void {
     this.streams.dec();
+    this.streamsInFlight -= 1;
   }
 
   queueWaited(upstream: string, seconds: number): void {
@@ -149,6 +160,7 @@ export class GatewayMetrics {
 
   overloadedAnswered(reason: string): void {
     this.overloaded.labels(reason).inc();
+    this.recent.refused('overloaded');
   }
 
   /**

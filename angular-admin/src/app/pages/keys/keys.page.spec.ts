@@ -74,6 +74,7 @@ describe('KeysPage', () => {
     http.expectOne('/api/api-keys').flush([KEY, { ...KEY, id: 6, name: 'new-key' }]);
     http.expectOne('/api/proxy-info').flush(PROXY_INFO);
     http.expectOne('/api/settings').flush({ ollama_url: 'http://localhost:11434', default_model: 'qwen3:8b', model_aliases: {}, num_ctx: 4096 });
+    http.expectOne('/api/ollama-models').flush({ models: [{ name: 'llama3.2:latest' }] });
     await settle();
 
     expect(byTestId('new-key-value')!.textContent).toBe('sk-plaintext-secret');
@@ -110,7 +111,10 @@ describe('KeysPage', () => {
     http.expectOne('/api/api-keys').flush([KEY, { ...KEY, id: 6, name: 'heavy', queue_weight: 3 }]);
     http.expectOne('/api/proxy-info').flush(PROXY_INFO);
     http.expectOne('/api/settings').flush({ ollama_url: 'http://localhost:11434', default_model: null, model_aliases: {}, num_ctx: 4096 });
+    http.expectOne('/api/ollama-models').flush({ models: [{ name: 'mistral:7b' }, { name: 'qwen3:4b' }] });
     await settle();
+    // No default model on this gateway: the snippets ask for a model its servers have.
+    expect(byTestId('snippet-curl')!.textContent).toContain('"model":"mistral:7b"');
     expect(byTestId('key-weight-heavy')!.textContent).toContain('queue weight 3');
     expect(byTestId('key-weight-ci')).toBeNull();
     byTestId('new-key-close')!.click();

@@ -7,6 +7,7 @@ import { MatSnackBar } from '@angular/material/snack-bar';
 import { MatTabsModule } from '@angular/material/tabs';
 import { catchError, map, of } from 'rxjs';
 import type { ApiKeyWithSecret } from '../../api/admin-api.types';
+import { OllamaApi } from '../../api/ollama-api.service';
 import { ProxyInfoApi } from '../../api/proxy-info-api.service';
 import { SettingsApi } from '../../api/settings-api.service';
 import { buildSnippets } from './snippets';
@@ -40,9 +41,19 @@ export class NewKeyDialog {
       ),
     { initialValue: null },
   );
+  /** A model the servers really have, for a gateway with no default model. */
+  private readonly firstModel = toSignal(
+    inject(OllamaApi)
+      .models()
+      .pipe(
+        map((models) => models[0]?.name ?? null),
+        catchError(() => of(null)),
+      ),
+    { initialValue: null },
+  );
 
-  /** The model the examples ask for: one the key may use, else the gateway's default. */
-  protected readonly model = computed(() => this.data.key.allowed_models?.[0] ?? this.defaultModel() ?? 'llama3.2');
+  /** The model the examples ask for: one the key may use, else the gateway's default, else one the servers have. */
+  protected readonly model = computed(() => this.data.key.allowed_models?.[0] ?? this.defaultModel() ?? this.firstModel() ?? 'llama3.2');
   protected readonly snippets = computed(() => {
     const info = this.proxyInfo();
     return info ? buildSnippets(info, this.data.key.key, this.model()) : null;

@@ -2,6 +2,7 @@ import type { Settings as SettingsView } from '@llmproxy/api-types';
 import { BadRequestException, ConflictException, Injectable } from '@nestjs/common';
 import { SettingsService, type Settings } from '@llmproxy/settings';
 import { UpstreamPool, UpstreamRegistry } from '@llmproxy/upstreams';
+import { KnownModels } from '../ollama/known-models.js';
 import { OllamaProbe, type OllamaStatus } from '../ollama/ollama-probe.js';
 
 /** Settings as the admin API shows them. */
@@ -18,12 +19,15 @@ export interface SettingsChange {
   allowLoadOptions?: boolean;
   allowCloudModels?: boolean;
   saveUnreachable?: boolean;
+  saveUnknownModels?: boolean;
 }
 
 /**
  * Edits the run-time settings. Every save checks that Ollama answers at the (new or current) URL and
  * reports it; a new URL that does not answer is refused unless the admin insists (saveUnreachable),
- * so a typo cannot silently cut every key off.
+ * so a typo cannot silently cut every key off. Likewise a new default model or alias target must be
+ * a model the Ollama servers have, unless the admin insists (saveUnknownModels: a model about to be
+ * pulled).
  *
  * `ollama_url` is the one-server view of the upstream list: it shows the first upstream's URL, and
  * changing it changes the URL of the only upstream. With several, they are edited under Upstreams.
@@ -35,6 +39,7 @@ export class SettingsEditor {
     private readonly ollama: OllamaProbe,
     private readonly registry: UpstreamRegistry,
     private readonly pool: UpstreamPool,
+    private readonly models: KnownModels,
   ) {}
 
   async view(): Promise<SettingsView> {
@@ -58,6 +63,7 @@ export class SettingsEditor {
         ollama,
       });
     }
+    if (!change.saveUnknownModels) await this.checkModels(change, current);
     const keepAliveMin = change.keepAliveMinSeconds ?? current.keepAliveMinSeconds;
     const keepAliveMax = change.keepAliveMaxSeconds ?? current.keepAliveMaxSeconds;
     if (keepAliveMin > keepAliveMax) {
@@ -81,6 +87,28 @@ export class SettingsEditor {
       await this.pool.refresh();
     }
     return { settings: await this.toView(saved), ollama };
+  }
+
+  /** New alias targets and a new default model must be models the servers have (those saved before are not asked again). */
+  private async checkModels(change: SettingsChange, current: Settings): Promise<void> {
+    const named: { model: string; field: string }[] = [];
+    if (change.defaultModel && change.defaultModel !== current.defaultModel) named.push({ model: change.defaultModel, field: 'default_model' });
+    for (const [pattern, target] of Object.entries(change.modelAliases ?? {})) {
+      if (current.modelAliases[pattern] !== target) named.push({ model: target, field: `model_aliases['${pattern}']` });
+    }
+    if (named.length === 0) return;
+    const { unknown, known } = await this.models.unknown(
+      named.map((entry) => entry.model),
+      named.map((entry) => entry.field).join(', '),
+    );
+    if (unknown.length === 0) return;
+    const first = named.find((entry) => entry.model === unknown[0])!;
+    throw new BadRequestException({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: `${first.field}: Ollama has no model '${first.model}' (it has: ${known.join(', ') || 'none'}); nothing was saved (send "save_unknown_models": true to save it anyway)`,
+      unknown_models: unknown,
+    });
   }
 
   private async toView(settings: Settings): Promise<SettingsView> {

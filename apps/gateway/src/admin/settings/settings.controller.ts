@@ -25,6 +25,7 @@ export class SettingsController {
       allowLoadOptions: dto.allow_load_options,
       allowCloudModels: dto.allow_cloud_models,
       saveUnreachable: dto.save_unreachable,
+      saveUnknownModels: dto.save_unknown_models,
     });
   }
 }

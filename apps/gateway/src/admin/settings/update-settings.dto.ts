@@ -104,4 +104,9 @@ export class UpdateSettingsDto {
   @IsOptional()
   @IsBoolean()
   save_unreachable?: boolean;
+
+  /** Save a default model or alias target that no Ollama server has (yet). */
+  @IsOptional()
+  @IsBoolean()
+  save_unknown_models?: boolean;
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post } from '@nestjs/common';
 import { redactUrl } from '@llmproxy/audit';
 import type { UpstreamView } from '@llmproxy/api-types';
-import { Scheduler, UpstreamPool, UpstreamRegistry, type UpstreamConfig } from '@llmproxy/upstreams';
+import { Scheduler, UpstreamPool, UpstreamRegistry, type UpstreamConfig, type UpstreamState } from '@llmproxy/upstreams';
 import { CreateUpstreamDto, UpdateUpstreamDto } from './upstream.dto.js';
 
 /**
@@ -46,7 +46,7 @@ export class UpstreamsController {
   private view(config: UpstreamConfig): UpstreamView {
     const state = this.pool.find(config.id);
     const breaker = state?.breaker.state(Date.now()) ?? 'closed';
-    const health = !config.enabled ? 'disabled' : !state?.lastPollAt ? 'unknown' : state.lastPollOk && breaker !== 'open' ? 'up' : 'down';
+    const health = healthOf(config, state);
     return {
       id: config.id,
       name: config.name,
@@ -69,4 +69,11 @@ export class UpstreamsController {
       },
     };
   }
+}
+
+/** `up`: its last poll answered and its breaker is not open; `down`: out of rotation; `unknown`: not polled yet; `disabled`. */
+export function healthOf(config: UpstreamConfig, state: UpstreamState | undefined): UpstreamView['status']['health'] {
+  if (!config.enabled) return 'disabled';
+  if (!state?.lastPollAt) return 'unknown';
+  return state.lastPollOk && state.breaker.state(Date.now()) !== 'open' ? 'up' : 'down';
 }

@@ -34,7 +34,7 @@ export const CSV_COLUMNS = [
 /** Usage over time per key and model, from the hourly rollup, in local days or hours of APP_TZ. */
 @Injectable()
 export class UsageReportService {
-  private readonly timeZone: string;
+  readonly timeZone: string;
 
   constructor(
     private readonly sql: SqlClient,
