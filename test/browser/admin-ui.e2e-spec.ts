@@ -282,4 +282,63 @@ describeBrowser('the admin UI in headless Chromium', () => {
     await page.getByTestId('login-password').waitFor();
     expect(page.url()).toContain('/login');
   });
+
+  it('an admin creates a viewer on the Accounts page; the viewer sees the keys without a single write button', async () => {
+    await gateway.createKey({ name: 'seen-by-a-viewer' });
+    await page.goto(`${gateway.adminUrl}/login`);
+    await page.getByTestId('login-username').fill('admin');
+    await page.getByTestId('login-password').fill(ADMIN_PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('key-table').waitFor();
+    await page.getByTestId('nav-accounts').click();
+    await page.getByTestId('account-create-form').waitFor();
+    await page.getByTestId('account-username').fill('vera');
+    await page.getByTestId('account-password').fill('vera-browser-password-01');
+    await page.getByTestId('account-create').click();
+    await page.getByTestId('account-vera').waitFor();
+    expect(await page.getByTestId('account-role-vera').innerText()).toBe('viewer');
+    await page.screenshot({ path: join(ARTIFACTS, 'admin-accounts.png'), fullPage: true });
+    for (const viewport of [{ width: 1366, height: 768 }, { width: 390, height: 844 }]) {
+      await page.setViewportSize(viewport);
+      // In the page (a string: this file is compiled without the DOM's types).
+      expect([viewport.width, await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')]).toEqual([viewport.width, true]);
+      expect(await layoutProblems(page, '[data-testid="account-vera"]', 'strong, .role, .hint, button')).toEqual([]);
+      expect(await layoutProblems(page, '[data-testid="account-create-form"]', 'mat-form-field, button')).toEqual([]);
+      if (viewport.width === 390) await page.screenshot({ path: join(ARTIFACTS, 'admin-accounts-phone.png'), fullPage: true });
+    }
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.getByTestId('logout').click();
+
+    await page.getByTestId('login-username').fill('vera');
+    await page.getByTestId('login-password').fill('vera-browser-password-01');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('key-table').waitFor();
+    await page.getByTestId('viewer-notice').waitFor();
+    expect(await page.getByTestId('signed-in-as').innerText()).toContain('vera');
+    await page.getByTestId('key-row-seen-by-a-viewer').waitFor();
+    for (const write of ['key-create', 'key-edit-', 'key-quota-', 'key-rotate-', 'key-activate-', 'key-deactivate-', 'key-delete-', 'nav-accounts']) {
+      expect([write, await page.locator(`[data-testid^="${write}"]`).count()]).toEqual([write, 0]);
+    }
+    await page.screenshot({ path: join(ARTIFACTS, 'admin-keys-viewer.png'), fullPage: true });
+    // The Accounts page is not there for a viewer, even by its address.
+    await page.goto(`${gateway.adminUrl}/accounts`);
+    await page.getByTestId('key-table').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/keys');
+    // Its own password it may change (from its name in the top bar).
+    await page.getByTestId('signed-in-as').click();
+    await page.getByTestId('password-current').fill('vera-browser-password-01');
+    await page.getByTestId('password-new').fill('vera-browser-password-02');
+    await page.getByTestId('password-repeat').fill('vera-browser-password-02');
+    await page.getByTestId('password-submit').click();
+    await page.getByTestId('password-done').waitFor();
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-username').fill('vera');
+    await page.getByTestId('login-password').fill('vera-browser-password-02');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('viewer-notice').waitFor();
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-password').waitFor();
+    const audit = (await (await gateway.admin('/api/audit')).json()) as { action: string; actor: string | null; target_name: string | null }[];
+    expect(audit.find((row) => row.action === 'account.create' && row.target_name === 'vera')?.actor).toBe('admin');
+  });
 });

@@ -1,4 +1,5 @@
 import type { Routes } from '@angular/router';
+import { adminGuard } from './core/admin.guard';
 import { authGuard, guestGuard } from './core/auth.guard';
 
 export const routes: Routes = [
@@ -13,6 +14,8 @@ export const routes: Routes = [
       { path: 'upstreams', title: 'Upstreams · llmproxy', loadComponent: () => import('./pages/upstreams/upstreams.page').then((m) => m.UpstreamsPage) },
       { path: 'settings', title: 'Settings · llmproxy', loadComponent: () => import('./pages/settings/settings.page').then((m) => m.SettingsPage) },
       { path: 'audit', title: 'Audit log · llmproxy', loadComponent: () => import('./pages/audit/audit.page').then((m) => m.AuditPage) },
+      { path: 'accounts', canActivate: [adminGuard], title: 'Accounts · llmproxy', loadComponent: () => import('./pages/accounts/accounts.page').then((m) => m.AccountsPage) },
+      { path: 'password', title: 'Your password · llmproxy', loadComponent: () => import('./pages/password/password.page').then((m) => m.PasswordPage) },
       { path: '', pathMatch: 'full', redirectTo: 'overview' },
     ],
   },

@@ -22,8 +22,14 @@ import { SessionService } from './core/session.service';
           <a mat-button routerLink="/upstreams" routerLinkActive="active" data-testid="nav-upstreams">Upstreams</a>
           <a mat-button routerLink="/settings" routerLinkActive="active" data-testid="nav-settings">Settings</a>
           <a mat-button routerLink="/audit" routerLinkActive="active" data-testid="nav-audit">Audit log</a>
+          @if (session.isAdmin()) {
+            <a mat-button routerLink="/accounts" routerLinkActive="active" data-testid="nav-accounts">Accounts</a>
+          }
         </nav>
         <span class="spacer"></span>
+        @if (session.username(); as username) {
+          <a class="who" routerLink="/password" title="Change your password" data-testid="signed-in-as">{{ username }} · {{ session.role() }}</a>
+        }
         <button mat-stroked-button type="button" (click)="logout()" data-testid="logout">Log out</button>
       }
     </mat-toolbar>
@@ -37,6 +43,8 @@ import { SessionService } from './core/session.service';
     nav { display: flex; gap: 4px; min-width: 0; overflow-x: auto; }
     nav a.active { background: var(--mat-sys-secondary-container); }
     .spacer { flex: 1; }
+    .who { font-size: 13px; color: var(--mat-sys-on-surface-variant); white-space: nowrap; text-decoration: none; }
+    .who:hover { text-decoration: underline; }
     .app-main { padding: 16px 24px; max-width: 1600px; margin: 0 auto; }
     /* A phone: the links get a row of their own below the brand and Log out (scrolling inside it if
        they still do not fit), so the page itself never scrolls sideways. */
@@ -50,8 +58,13 @@ import { SessionService } from './core/session.service';
 })
 export class App {
   private readonly router = inject(Router);
-  private readonly session = inject(SessionService);
+  protected readonly session = inject(SessionService);
   private readonly authApi = inject(AuthApi);
+
+  constructor() {
+    // The role may have changed since the login (or the stored session predates named admins).
+    if (this.session.isLoggedIn()) this.authApi.me().subscribe({ next: (me) => this.session.setAccount(me), error: () => undefined });
+  }
 
   private readonly url = toSignal(
     this.router.events.pipe(

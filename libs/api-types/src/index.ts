@@ -70,9 +70,18 @@ export interface UpdateApiKeyRequest {
   queue_weight?: number;
 }
 
+/** POST /api/login. Without `username` (older clients), the password is ADMIN_PASSWORD's. */
+export interface LoginRequest {
+  username?: string;
+  password: string;
+}
+
 export interface LoginResponse {
   token: string;
   expires_at: string;
+  /** Who the session belongs to ("admin" for ADMIN_PASSWORD). */
+  username: string;
+  role: AdminRole;
 }
 
 export interface Settings {
@@ -186,6 +195,8 @@ export interface AuditEntry {
   id: number;
   at: string;
   action: string;
+  /** The admin account behind the change (its username then); null for the CLI, failed logins and rows from before named admins. */
+  actor: string | null;
   target_type: string | null;
   target_id: string | null;
   target_name: string | null;
@@ -247,6 +258,42 @@ export interface ApiErrorBody {
   statusCode: number;
   message: string | string[];
   error?: string;
+}
+
+/** `admin` may do everything; `viewer` reads keys, usage, audit, upstreams and settings and changes nothing. */
+export type AdminRole = 'admin' | 'viewer';
+
+/** A named admin account as GET /api/accounts shows it: never the password or its hash. */
+export interface AccountView {
+  id: number;
+  username: string;
+  role: AdminRole;
+  created_at: string;
+  updated_at: string;
+  password_changed_at: string;
+}
+
+/** POST /api/accounts. */
+export interface CreateAccountRequest {
+  username: string;
+  role: AdminRole;
+  password: string;
+}
+
+/** PATCH /api/accounts/{id}: absent fields stay as they are; `password` resets it (and ends the account's sessions). */
+export type UpdateAccountRequest = Partial<CreateAccountRequest>;
+
+/** GET /api/me: who the credential belongs to. `built_in`: the admin of ADMIN_PASSWORD, not a stored account. */
+export interface MeView {
+  username: string;
+  role: AdminRole;
+  built_in: boolean;
+}
+
+/** PUT /api/me/password. */
+export interface ChangePasswordRequest {
+  current_password: string;
+  new_password: string;
 }
 
 /** GET /api/overview: the first page after login. */

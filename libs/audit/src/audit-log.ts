@@ -2,6 +2,7 @@ import type { AuditEntry as AuditRecordView } from '@llmproxy/api-types';
 import { Injectable } from '@nestjs/common';
 import { DataSource, LessThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AuditLogEntity } from '@llmproxy/persistence';
+import { auditActor } from './audit-actor.js';
 import { assertNoSecret, type AuditChanges } from './changes.js';
 
 export type AuditAction =
@@ -16,11 +17,15 @@ export type AuditAction =
   | 'upstream.create'
   | 'upstream.update'
   | 'upstream.delete'
+  | 'account.create'
+  | 'account.update'
+  | 'account.delete'
+  | 'account.password'
   | 'login.success'
   | 'login.failure'
   | 'logout';
 
-export type AuditTargetType = 'api_key' | 'settings' | 'admin_session' | 'upstream';
+export type AuditTargetType = 'api_key' | 'settings' | 'admin_session' | 'upstream' | 'admin_account';
 
 export interface AuditEntry {
   action: AuditAction;
@@ -28,6 +33,8 @@ export interface AuditEntry {
   targetId?: string | number | null;
   targetName?: string | null;
   changes?: AuditChanges | null;
+  /** Who did it; by default the account of the current admin request (auditActor). */
+  actor?: string | null;
 }
 
 /** An audit row as the admin API shows it (snake_case), newest first. */
@@ -52,6 +59,7 @@ export class AuditLog {
     await manager.insert(AuditLogEntity, {
       at: new Date(),
       action: entry.action,
+      actor: entry.actor === undefined ? auditActor.current() : entry.actor,
       targetType: entry.targetType,
       targetId: entry.targetId == null ? null : String(entry.targetId),
       targetName: entry.targetName ?? null,
@@ -66,6 +74,7 @@ export class AuditLog {
       id: row.id,
       at: row.at.toISOString(),
       action: row.action,
+      actor: row.actor,
       target_type: row.targetType,
       target_id: row.targetId,
       target_name: row.targetName,

@@ -1,2 +1,3 @@
 export * from './audit-log.js';
 export * from './changes.js';
+export * from './audit-actor.js';

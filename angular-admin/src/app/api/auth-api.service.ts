@@ -2,15 +2,26 @@ import { HttpClient, HttpContext } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import type { Observable } from 'rxjs';
 import { INLINE_ERRORS } from '../core/admin.interceptor';
-import type { LoginResponse } from './admin-api.types';
+import type { ChangePasswordRequest, LoginRequest, LoginResponse, MeView } from './admin-api.types';
 
 @Injectable({ providedIn: 'root' })
 export class AuthApi {
   private readonly http = inject(HttpClient);
 
-  /** The login form shows a wrong password or a throttle inline. */
-  login(password: string): Observable<LoginResponse> {
-    return this.http.post<LoginResponse>('/api/login', { password }, { context: new HttpContext().set(INLINE_ERRORS, true) });
+  /** The login form shows a wrong password or a throttle inline. Without a username: ADMIN_PASSWORD's built-in admin. */
+  login(password: string, username?: string): Observable<LoginResponse> {
+    const body: LoginRequest = username ? { username, password } : { password };
+    return this.http.post<LoginResponse>('/api/login', body, { context: new HttpContext().set(INLINE_ERRORS, true) });
+  }
+
+  /** Who the session belongs to, and its role. */
+  me(): Observable<MeView> {
+    return this.http.get<MeView>('/api/me');
+  }
+
+  /** The form shows a wrong current password inline. */
+  changePassword(request: ChangePasswordRequest): Observable<void> {
+    return this.http.put<void>('/api/me/password', request, { context: new HttpContext().set(INLINE_ERRORS, true) });
   }
 
   logout(): Observable<void> {

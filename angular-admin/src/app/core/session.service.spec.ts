@@ -52,4 +52,24 @@ describe('SessionService', () => {
     expect(session.token()).toBeNull();
     expect(session.notice()).toMatch(/expired/);
   });
+
+  it('keeps the account and role with the token, and offers writes to all but a known viewer', () => {
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    const session = TestBed.inject(SessionService);
+    session.start('tok', expiresAt);
+    expect([session.role(), session.canWrite(), session.isAdmin()]).toEqual([null, true, false]);
+    session.setAccount({ username: 'vera', role: 'viewer' });
+    expect([session.username(), session.canWrite(), session.isAdmin()]).toEqual(['vera', false, false]);
+    expect(JSON.parse(localStorage.getItem(SESSION_STORAGE_KEY)!)).toEqual({ token: 'tok', expires_at: expiresAt, username: 'vera', role: 'viewer' });
+
+    TestBed.resetTestingModule();
+    TestBed.configureTestingModule({ providers: [provideRouter([])] });
+    expect(TestBed.inject(SessionService).role()).toBe('viewer');
+  });
+
+  it('ignores a stored role it does not know', () => {
+    localStorage.setItem(SESSION_STORAGE_KEY, JSON.stringify({ token: 't', expires_at: new Date(Date.now() + 60_000).toISOString(), username: 'x', role: 'root' }));
+    const session = TestBed.inject(SessionService);
+    expect([session.token(), session.role(), session.username()]).toEqual(['t', null, null]);
+  });
 });

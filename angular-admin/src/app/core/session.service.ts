@@ -1,9 +1,13 @@
 import { DestroyRef, Injectable, computed, inject, signal } from '@angular/core';
 import { Router } from '@angular/router';
+import type { AdminRole } from '../api/admin-api.types';
 
 interface StoredSession {
   token: string;
   expires_at: string;
+  /** Who the token belongs to; absent in sessions stored before named admins (then read from GET /api/me). */
+  username?: string;
+  role?: AdminRole;
 }
 
 export const SESSION_STORAGE_KEY = 'llmproxy.admin.session';
@@ -25,6 +29,14 @@ export class SessionService {
   readonly notice = signal<string | null>(null);
   readonly token = computed(() => this.session()?.token ?? null);
   readonly expiresAt = computed(() => this.session()?.expires_at ?? null);
+  readonly username = computed(() => this.session()?.username ?? null);
+  readonly role = computed(() => this.session()?.role ?? null);
+  /**
+   * Whether to offer changes (buttons, forms). Only a known viewer is refused: the server decides
+   * anyway (403), the UI only spares a viewer buttons that cannot work.
+   */
+  readonly canWrite = computed(() => this.role() !== 'viewer');
+  readonly isAdmin = computed(() => this.role() === 'admin');
 
   constructor() {
     this.scheduleExpiry();
@@ -37,12 +49,18 @@ export class SessionService {
     return session !== null && Date.parse(session.expires_at) > now;
   }
 
-  start(token: string, expiresAt: string): void {
-    const session = { token, expires_at: expiresAt };
-    localStorage.setItem(SESSION_STORAGE_KEY, JSON.stringify(session));
-    this.session.set(session);
+  start(token: string, expiresAt: string, account?: { username: string; role: AdminRole }): void {
+    const session: StoredSession = { token, expires_at: expiresAt, ...(account ? { username: account.username, role: account.role } : {}) };
+    this.store(session);
     this.notice.set(null);
     this.scheduleExpiry();
+  }
+
+  /** Who the current token belongs to, as GET /api/me says (a role changed since the login shows at the next load). */
+  setAccount(account: { username: string; role: AdminRole }): void {
+    const session = this.session();
+    if (session === null) return;
+    this.store({ ...session, username: account.username, role: account.role });
   }
 
   /** Forgets the token; with a notice, sends the operator to the login page to read it. */
@@ -55,6 +73,11 @@ export class SessionService {
     if (!here.startsWith('/login')) {
       void this.router.navigate(['/login'], { queryParams: notice && here !== '/' ? { returnUrl: here } : {} });
     }
+  }
+
+  private store(session: StoredSession): void {
+    localStorage.setItem(SESSION_STORAGE_KEY, JSON.stringify(session));
+    this.session.set(session);
   }
 
   private scheduleExpiry(): void {
@@ -79,7 +102,9 @@ function readStored(): StoredSession | null {
       typeof (parsed as StoredSession).token === 'string' &&
       typeof (parsed as StoredSession).expires_at === 'string'
     ) {
-      return parsed as StoredSession;
+      const { token, expires_at, username, role } = parsed as StoredSession;
+      const known = typeof username === 'string' && (role === 'admin' || role === 'viewer');
+      return known ? { token, expires_at, username, role } : { token, expires_at };
     }
   } catch {
     // A corrupt entry is no session.

@@ -1,10 +1,14 @@
-import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, ValidationPipe } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CoreModule } from '../core/core.module.js';
 import { HealthModule } from '../health/health.module.js';
 import { AdminUiModule } from './ui/admin-ui.module.js';
 import type { SharedResources } from '../core/shared-resources.js';
+import { AccountsController } from './accounts/accounts.controller.js';
+import { AccountsService } from './accounts/accounts.service.js';
+import { MeController } from './accounts/me.controller.js';
 import { AuditController } from './audit/audit.controller.js';
+import { AuditScopeMiddleware } from './auth/audit-scope.middleware.js';
 import { AdminAuthService } from './auth/admin-auth.service.js';
 import { AdminGuard } from './auth/admin.guard.js';
 import { AdminPassword } from './auth/admin-password.js';
@@ -27,32 +31,38 @@ import { UpstreamsController } from './upstreams/upstreams.controller.js';
 import { UsageController } from './usage/usage.controller.js';
 import { UsageReportService } from './usage/usage-report.service.js';
 
-/** The admin listener: login, keys, quotas, settings, usage, audit and metrics behind the admin guard; health probes. */
+/** Every controller of the admin listener; the tests enumerate its routes from here. */
+export const ADMIN_CONTROLLERS = [
+  MetricsController,
+  AuthController,
+  MeController,
+  AccountsController,
+  ApiKeysController,
+  SettingsController,
+  OllamaModelsController,
+  ProxyInfoController,
+  UsageController,
+  AuditController,
+  UpstreamsController,
+  OverviewController,
+];
+
+/** The admin listener: login, accounts, keys, quotas, settings, usage, audit and metrics behind the admin guard; health probes. */
 @Module({})
-export class AdminAppModule {
+export class AdminAppModule implements NestModule {
   /** `proxy`: where the proxy listener really listens (its bound port), for /api/proxy-info. */
   static forRoot(shared: SharedResources, proxy: ProxyListener): DynamicModule {
     return {
       module: AdminAppModule,
       // The UI last: its index.html fallback must not shadow any API route.
       imports: [CoreModule.forRoot(shared), HealthModule, AdminUiModule.forRoot()],
-      controllers: [
-        MetricsController,
-        AuthController,
-        ApiKeysController,
-        SettingsController,
-        OllamaModelsController,
-        ProxyInfoController,
-        UsageController,
-        AuditController,
-        UpstreamsController,
-        OverviewController,
-      ],
+      controllers: ADMIN_CONTROLLERS,
       providers: [
         { provide: PROXY_LISTENER, useValue: proxy },
         AdminPassword,
         MetricsToken,
         AdminAuthService,
+        AccountsService,
         OllamaProbe,
         KnownModels,
         ModelAllowList,
@@ -67,5 +77,10 @@ export class AdminAppModule {
         },
       ],
     };
+  }
+
+  /** Every admin request in an audit scope of its own (the guard names the account in it). */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(AuditScopeMiddleware).forRoutes(...ADMIN_CONTROLLERS);
   }
 }

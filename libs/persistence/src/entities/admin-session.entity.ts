@@ -13,4 +13,8 @@ export class AdminSessionEntity {
 
   @Column({ name: 'expires_at', ...timestamp })
   expiresAt!: Date;
+
+  /** The named account signed in; null for the built-in admin of ADMIN_PASSWORD. */
+  @Column({ name: 'account_id', type: 'integer', nullable: true })
+  accountId!: number | null;
 }

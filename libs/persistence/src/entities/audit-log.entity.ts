@@ -14,6 +14,10 @@ export class AuditLogEntity {
   @Column({ type: 'varchar', length: 50 })
   action!: string;
 
+  /** The admin account behind the change (its username then), or null: a CLI, a failed login, rows from before accounts. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  actor!: string | null;
+
   @Column({ name: 'target_type', type: 'varchar', length: 50, nullable: true })
   targetType!: string | null;
 

@@ -1,8 +1,9 @@
+import { AdminAccountEntity } from './admin-account.entity.js';
 import { AdminSessionEntity } from './admin-session.entity.js';
 import { ApiKeyEntity } from './api-key.entity.js';
 import { AuditLogEntity } from './audit-log.entity.js';
 import { SettingEntity } from './setting.entity.js';
 import { UpstreamEntity } from './upstream.entity.js';
 
-export { AdminSessionEntity, ApiKeyEntity, AuditLogEntity, SettingEntity, UpstreamEntity };
-export const entities = [ApiKeyEntity, SettingEntity, AdminSessionEntity, AuditLogEntity, UpstreamEntity];
+export { AdminAccountEntity, AdminSessionEntity, ApiKeyEntity, AuditLogEntity, SettingEntity, UpstreamEntity };
+export const entities = [ApiKeyEntity, SettingEntity, AdminSessionEntity, AuditLogEntity, UpstreamEntity, AdminAccountEntity];

@@ -9,6 +9,8 @@ function entries(fromId: number, count: number): AuditEntry[] {
     id: fromId - i,
     at: '2025-03-30T10:00:00.000Z',
     action: 'key.quota',
+    // Every other row by a named account; the rest from before accounts (or the CLI).
+    actor: i % 2 === 0 ? 'alice' : null,
     target_type: 'api_key',
     target_id: '1',
     target_name: 'ci',
@@ -33,6 +35,11 @@ describe('AuditPage', () => {
   it('shows the newest entries with their old and new values', () => {
     expect(byTestId('audit-row-120')!.textContent).toContain('daily_token_limit: 1000 → 2000');
     expect(byTestId('audit-row-71')).not.toBeNull();
+  });
+
+  it('names the account behind a change, and nobody where none is known', () => {
+    expect(byTestId('audit-row-120')!.querySelector('[data-testid="audit-actor"]')!.textContent).toContain('by alice');
+    expect(byTestId('audit-row-119')!.querySelector('[data-testid="audit-actor"]')).toBeNull();
   });
 
   it('loads older entries before the oldest shown, and stops at the end', async () => {

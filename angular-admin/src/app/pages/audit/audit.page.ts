@@ -30,7 +30,12 @@ const PAGE_SIZE = 50;
       </ng-container>
       <ng-container matColumnDef="action">
         <th mat-header-cell *matHeaderCellDef>Action</th>
-        <td mat-cell *matCellDef="let entry"><code>{{ entry.action }}</code></td>
+        <td mat-cell *matCellDef="let entry">
+          <code>{{ entry.action }}</code>
+          @if (entry.actor) {
+            <span class="hint" data-testid="audit-actor">by {{ entry.actor }}</span>
+          }
+        </td>
       </ng-container>
       <ng-container matColumnDef="target">
         <th mat-header-cell *matHeaderCellDef>Target</th>

@@ -3,6 +3,7 @@ import { ChangeDetectionStrategy, Component, computed, input, output } from '@an
 import { MatButtonModule } from '@angular/material/button';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatTableModule } from '@angular/material/table';
+import { IfCanWriteDirective } from '../../shared/if-can-write.directive';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import type { ApiKeyWithUsage } from '../../api/admin-api.types';
 import { type KeyStatus, type QuotaBar, type QuotaId, keyStatus, quotaBars } from './key-status';
@@ -16,7 +17,7 @@ export interface KeyRow {
 @Component({
   selector: 'app-key-table',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [MatTableModule, MatButtonModule, MatProgressBarModule, MatTooltipModule, DatePipe, DecimalPipe],
+  imports: [IfCanWriteDirective, MatTableModule, MatButtonModule, MatProgressBarModule, MatTooltipModule, DatePipe, DecimalPipe],
   templateUrl: './key-table.component.html',
   styleUrl: './key-table.component.scss',
 })

@@ -1,5 +1,7 @@
 import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
+import { IfCanWriteDirective } from '../../shared/if-can-write.directive';
+import { ViewerNoticeComponent } from '../../shared/viewer-notice.component';
 import { MatDialog } from '@angular/material/dialog';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatSnackBar } from '@angular/material/snack-bar';
@@ -16,14 +18,15 @@ import { QuotaDialog } from './quota.dialog';
 @Component({
   selector: 'app-keys-page',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [KeyTableComponent, MatButtonModule, MatProgressBarModule],
+  imports: [KeyTableComponent, MatButtonModule, MatProgressBarModule, IfCanWriteDirective, ViewerNoticeComponent],
   template: `
     <header class="page-header">
       <h1>API keys</h1>
       <span class="spacer"></span>
       <button mat-stroked-button type="button" (click)="reload()" [disabled]="loading()" data-testid="keys-refresh">Refresh</button>
-      <button mat-flat-button type="button" (click)="create()" data-testid="key-create">New key</button>
+      <button *appIfCanWrite mat-flat-button type="button" (click)="create()" data-testid="key-create">New key</button>
     </header>
+    <app-viewer-notice />
     @if (loading()) {
       <mat-progress-bar mode="indeterminate" />
     }

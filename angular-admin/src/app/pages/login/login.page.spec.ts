@@ -65,4 +65,33 @@ describe('LoginPage', () => {
     await fixture.whenStable();
     expect(byTestId('login-notice')!.textContent).toContain('log in again');
   });
+
+  it('sends a username when one is given and keeps the account and its role with the session', async () => {
+    const username = byTestId<HTMLInputElement>('login-username')!;
+    username.value = ' Vera ';
+    username.dispatchEvent(new Event('input'));
+    await logIn('vera-password-0123');
+    const request = http.expectOne('/api/login');
+    expect(request.request.body).toEqual({ username: 'Vera', password: 'vera-password-0123' });
+    request.flush({ token: 'tok', expires_at: new Date(Date.now() + 3_600_000).toISOString(), username: 'vera', role: 'viewer' });
+    await fixture.whenStable();
+    const session = TestBed.inject(SessionService);
+    expect([session.username(), session.role(), session.canWrite()]).toEqual(['vera', 'viewer', false]);
+  });
+
+  it('sends only the password without a username (ADMIN_PASSWORD), and names both on a failure with one', async () => {
+    await logIn('s3cret');
+    const first = http.expectOne('/api/login');
+    expect(first.request.body).toEqual({ password: 's3cret' });
+    first.flush({ statusCode: 401, message: 'wrong password' }, { status: 401, statusText: 'Unauthorized' });
+    await fixture.whenStable();
+    expect(byTestId('login-error')!.textContent).toContain('Wrong password.');
+    const username = byTestId<HTMLInputElement>('login-username')!;
+    username.value = 'vera';
+    username.dispatchEvent(new Event('input'));
+    await logIn('nope');
+    http.expectOne('/api/login').flush({ statusCode: 401, message: 'wrong username or password' }, { status: 401, statusText: 'Unauthorized' });
+    await fixture.whenStable();
+    expect(byTestId('login-error')!.textContent).toContain('Wrong username or password');
+  });
 });

@@ -22,7 +22,12 @@ import { SessionService } from '../../core/session.service';
         }
         <form [formGroup]="form" (ngSubmit)="submit()">
           <mat-form-field appearance="outline" class="full">
-            <mat-label>Admin password</mat-label>
+            <mat-label>Username</mat-label>
+            <input matInput autocomplete="username" autocapitalize="none" spellcheck="false" formControlName="username" data-testid="login-username" />
+            <mat-hint>Empty or "admin" to log in with ADMIN_PASSWORD</mat-hint>
+          </mat-form-field>
+          <mat-form-field appearance="outline" class="full">
+            <mat-label>Password</mat-label>
             <input matInput type="password" autocomplete="current-password" formControlName="password" data-testid="login-password" />
           </mat-form-field>
           @if (error(); as error) {
@@ -36,6 +41,7 @@ import { SessionService } from '../../core/session.service';
   styles: `
     .login-card { max-width: 400px; margin: 48px auto; }
     .full { width: 100%; }
+    .full + .full { margin-top: 8px; }
     .notice { color: var(--mat-sys-on-surface-variant); }
     .error { color: var(--mat-sys-error); }
   `,
@@ -48,7 +54,10 @@ export class LoginPage {
   /** Where a guard or an ended session came from; only paths inside this app are followed. */
   readonly returnUrl = input<string | undefined>();
 
-  protected readonly form = new FormGroup({ password: new FormControl('', { nonNullable: true, validators: [Validators.required] }) });
+  protected readonly form = new FormGroup({
+    username: new FormControl('', { nonNullable: true }),
+    password: new FormControl('', { nonNullable: true, validators: [Validators.required] }),
+  });
   protected readonly password = this.form.controls.password;
   protected readonly busy = signal(false);
   protected readonly error = signal<string | null>(null);
@@ -57,22 +66,23 @@ export class LoginPage {
     if (this.password.invalid || this.busy()) return;
     this.busy.set(true);
     this.error.set(null);
-    this.authApi.login(this.password.value).subscribe({
-      next: ({ token, expires_at }) => {
-        this.session.start(token, expires_at);
+    const username = this.form.controls.username.value.trim();
+    this.authApi.login(this.password.value, username || undefined).subscribe({
+      next: ({ token, expires_at, username: name, role }) => {
+        this.session.start(token, expires_at, name && role ? { username: name, role } : undefined);
         const target = this.returnUrl();
         void this.router.navigateByUrl(target && target.startsWith('/') && !target.startsWith('//') ? target : '/overview');
       },
       error: (error: unknown) => {
         this.busy.set(false);
-        this.error.set(loginFailure(error));
+        this.error.set(loginFailure(error, username !== ''));
       },
     });
   }
 }
 
-function loginFailure(error: unknown): string {
-  if (error instanceof ApiError && error.status === 401) return 'Wrong password.';
+function loginFailure(error: unknown, withUsername: boolean): string {
+  if (error instanceof ApiError && error.status === 401) return withUsername ? 'Wrong username or password.' : 'Wrong password.';
   if (error instanceof ApiError && error.status === 429) {
     return error.retryAfter !== null ? `Too many failed logins; try again in ${error.retryAfter} s.` : errorMessage(error);
   }

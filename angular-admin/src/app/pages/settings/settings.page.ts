@@ -1,6 +1,8 @@
 import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
 import { type AbstractControl, FormArray, FormControl, FormGroup, type FormGroupDirective, type NgForm, ReactiveFormsModule, type ValidationErrors, Validators } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
+import { IfCanWriteDirective } from '../../shared/if-can-write.directive';
+import { ViewerNoticeComponent } from '../../shared/viewer-notice.component';
 import { MatCheckboxModule } from '@angular/material/checkbox';
 import type { ErrorStateMatcher } from '@angular/material/core';
 import { MatFormFieldModule } from '@angular/material/form-field';
@@ -34,7 +36,7 @@ interface ConnectionResult {
 @Component({
   selector: 'app-settings-page',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [ReactiveFormsModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatButtonModule, MatCheckboxModule, MatProgressBarModule],
+  imports: [IfCanWriteDirective, ViewerNoticeComponent, ReactiveFormsModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatButtonModule, MatCheckboxModule, MatProgressBarModule],
   templateUrl: './settings.page.html',
   styleUrl: './settings.page.scss',
 })

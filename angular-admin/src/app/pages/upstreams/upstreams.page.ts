@@ -2,6 +2,8 @@ import { DatePipe, DecimalPipe } from '@angular/common';
 import { ChangeDetectionStrategy, Component, InjectionToken, computed, inject, signal } from '@angular/core';
 import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import { MatButtonModule } from '@angular/material/button';
+import { IfCanWriteDirective } from '../../shared/if-can-write.directive';
+import { ViewerNoticeComponent } from '../../shared/viewer-notice.component';
 import { MatDialog } from '@angular/material/dialog';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatSnackBar } from '@angular/material/snack-bar';
@@ -41,7 +43,7 @@ export function upstreamCard(upstream: UpstreamView): UpstreamCard {
 @Component({
   selector: 'app-upstreams-page',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [MatButtonModule, MatProgressBarModule, DatePipe, DecimalPipe],
+  imports: [MatButtonModule, MatProgressBarModule, DatePipe, DecimalPipe, IfCanWriteDirective, ViewerNoticeComponent],
   templateUrl: './upstreams.page.html',
   styleUrl: './upstreams.page.scss',
 })

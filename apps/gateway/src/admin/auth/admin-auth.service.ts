@@ -1,17 +1,19 @@
-import { Injectable } from '@nestjs/common';
+import { ConflictException, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { createHash, randomBytes } from 'node:crypto';
-import { DataSource, LessThanOrEqual, MoreThan } from 'typeorm';
+import { DataSource, type EntityManager, LessThanOrEqual, MoreThan, Not } from 'typeorm';
 import { AuditLog } from '@llmproxy/audit';
 import type { AppConfig } from '@llmproxy/config';
-import { AdminSessionEntity, SqlClient } from '@llmproxy/persistence';
+import { AdminAccountEntity, AdminSessionEntity, SqlClient } from '@llmproxy/persistence';
+import { hashPassword, verifyPassword } from '../accounts/password-hash.js';
 import { AdminPassword } from './admin-password.js';
+import { type AdminPrincipal, BUILT_IN_ADMIN, builtInAdmin } from './admin-principal.js';
 import { type AuthFailures, authFailures, type Verdict } from './auth-failures.js';
 import { MAX_KEY_LENGTH, throttleKey } from './auth-throttle.js';
 
-export type AuthOutcome = Verdict;
+export type AuthOutcome = { outcome: 'ok'; principal: AdminPrincipal } | Exclude<Verdict, { outcome: 'ok' }>;
 
-export type LoginResult = { outcome: 'ok'; token: string; expiresAt: Date } | Exclude<AuthOutcome, { outcome: 'ok' }>;
+export type LoginResult = { outcome: 'ok'; token: string; expiresAt: Date; principal: AdminPrincipal } | Exclude<AuthOutcome, { outcome: 'ok' }>;
 
 /** Who tried, and where: the throttle counts per client, the audit shows both. Never the credential. */
 export interface Attempt {
@@ -21,21 +23,28 @@ export interface Attempt {
 }
 
 /**
- * Who may use the admin API: `Bearer <ADMIN_PASSWORD>` (scripts) or `Bearer <session token>` from
- * POST /api/login. Sessions live in the database (only the token's SHA-256), so every replica
- * accepts them and they survive restarts.
+ * Who may use the admin API: `Bearer <ADMIN_PASSWORD>` (scripts; the built-in admin "admin") or
+ * `Bearer <session token>` from POST /api/login, as the built-in admin or as a named account
+ * (apps/gateway/src/admin/accounts). Sessions live in the database (only the token's SHA-256), so
+ * every replica accepts them and they survive restarts. A session carries its account, not its role:
+ * the role is read with the session on every request, so a demotion or a deletion counts at once.
  *
- * Every credential that is not a live session is a guess at ADMIN_PASSWORD, wherever it is sent
- * (the login form, a Bearer on any route, a wrong METRICS_TOKEN on /metrics): it goes through one
- * throttle per client (AuthFailures, shared by replicas through the database), and a wrong one is
- * audited with the address and the route, never the guess.
+ * Every credential that is not a live session is a guess at a password, wherever it is sent
+ * (the login form with or without a username, a Bearer on any route, a wrong METRICS_TOKEN on
+ * /metrics, the current password when changing one's own): it goes through one throttle per client
+ * (AuthFailures, shared by replicas through the database), and a wrong one is audited with the
+ * address and the route, never the guess.
  *
- * The rule while a client is throttled: no secret the operator chose (ADMIN_PASSWORD, METRICS_TOKEN)
- * is compared at all, so even the right one answers 429 — were it let through, the answer would tell
- * a guesser which guess was right, and the throttle would not slow the guessing. A live session token
- * still works: it was issued by a login that got through, it cannot be guessed (256 random bits), and
- * honouring it tells nothing about the password — so an admin signed in to the UI is not locked out by
- * a guesser behind the same NAT or proxy.
+ * The rule while a client is throttled: no secret is compared at all, so even the right one answers
+ * 429 — were it let through, the answer would tell a guesser which guess was right, and the throttle
+ * would not slow the guessing. A live session token still works: it was issued by a login that got
+ * through, it cannot be guessed (256 random bits), and honouring it tells nothing about a password —
+ * so an admin signed in to the UI is not locked out by a guesser behind the same NAT or proxy.
+ *
+ * A login with a username takes the same path whether the account exists or not: one lookup, one
+ * scrypt verification (against a hash of a random password when there is no such account), one
+ * answer ("wrong username or password"). Only the built-in "admin" skips the hashing; its name is
+ * no secret.
  *
  * A right password does not wipe the client's earlier failures (the in-process throttle did on a
  * login): they age out within the minute. Wiping them would hand a guesser sharing an address with a
@@ -46,6 +55,8 @@ export interface Attempt {
 export class AdminAuthService {
   private readonly failures: AuthFailures;
   private readonly sessionMs: number;
+  /** Verified against when a username names no account, so that both cases cost one scrypt. */
+  private readonly decoyHash: Promise<string> = hashPassword(randomBytes(24).toString('base64url'));
 
   constructor(
     private readonly password: AdminPassword,
@@ -58,36 +69,76 @@ export class AdminAuthService {
     this.sessionMs = config.get('adminSessionHours', { infer: true }) * 3_600_000;
   }
 
-  async login(password: string, client: string, now = new Date()): Promise<LoginResult> {
-    const result = await this.attempt({ client, route: 'POST /api/login' }, now, () => this.password.matches(password));
+  /** `username` absent (older clients) or "admin": ADMIN_PASSWORD's built-in admin; else a named account. */
+  async login(username: string | undefined, password: string, client: string, now = new Date()): Promise<LoginResult> {
+    const attempt = { client, route: 'POST /api/login' };
+    const name = username?.trim().toLowerCase();
+    let result: AuthOutcome;
+    if (name === undefined || name === '' || name === BUILT_IN_ADMIN) {
+      result = await this.attempt(attempt, now, () => (this.password.matches(password) ? builtInAdmin() : undefined));
+    } else {
+      result = await this.slowAttempt(attempt, now, async () => {
+        const account = await this.dataSource.getRepository(AdminAccountEntity).findOneBy({ username: name });
+        const matches = await verifyPassword(password, account?.passwordHash ?? (await this.decoyHash));
+        return account && matches ? principalOfAccount(account) : undefined;
+      });
+    }
     if (result.outcome !== 'ok') return result;
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(now.getTime() + this.sessionMs);
+    const { principal } = result;
     await this.dataSource.transaction(async (manager) => {
       const sessions = manager.getRepository(AdminSessionEntity);
       await sessions.delete({ expiresAt: LessThanOrEqual(now) });
-      await sessions.insert({ tokenHash: hashToken(token), createdAt: now, expiresAt });
+      await sessions.insert({ tokenHash: hashToken(token), createdAt: now, expiresAt, accountId: principal.accountId });
       await this.audit.record(
         {
           action: 'login.success',
+          actor: principal.username,
           targetType: 'admin_session',
           changes: { client_address: { old: null, new: client }, expires_at: { old: null, new: expiresAt.toISOString() } },
         },
         manager,
       );
     });
-    return { outcome: 'ok', token, expiresAt };
+    return { outcome: 'ok', token, expiresAt, principal: { ...principal, sessionHash: hashToken(token) } };
   }
 
   /**
-   * A live session token, else the admin password (constant-time) or what `alsoAccept` accepts (the
-   * metrics token on /metrics), under the throttle.
+   * A live session token (of the built-in admin, or of an account that still exists), else the
+   * admin password (constant-time) or what `alsoAccept` accepts (the metrics token on /metrics),
+   * under the throttle.
    */
-  async authenticate(credential: string, attempt: Attempt, alsoAccept?: (credential: string) => boolean, now = new Date()): Promise<AuthOutcome> {
-    // Looked up by hash: the timing depends on an unpredictable digest, not on the token's characters.
-    const session = await this.dataSource.getRepository(AdminSessionEntity).existsBy({ tokenHash: hashToken(credential), expiresAt: MoreThan(now) });
-    if (session) return { outcome: 'ok' };
-    return this.attempt(attempt, now, () => this.password.matches(credential) || alsoAccept?.(credential) === true);
+  async authenticate(credential: string, attempt: Attempt, alsoAccept?: (credential: string) => AdminPrincipal | undefined, now = new Date()): Promise<AuthOutcome> {
+    const principal = await this.session(credential, now);
+    if (principal) return { outcome: 'ok', principal };
+    return this.attempt(attempt, now, () => (this.password.matches(credential) ? builtInAdmin() : alsoAccept?.(credential)));
+  }
+
+  /**
+   * Changes a named account's own password after checking its current one (a guess like any other:
+   * throttled and audited when wrong), and ends the account's other sessions. The built-in admin's
+   * password is ADMIN_PASSWORD, set in the environment.
+   */
+  async changeOwnPassword(principal: AdminPrincipal, current: string, next: string, client: string, now = new Date()): Promise<AuthOutcome> {
+    if (principal.accountId === null) throw new ConflictException(`the built-in '${BUILT_IN_ADMIN}' signs in with ADMIN_PASSWORD: change it in the environment and restart`);
+    const accountId = principal.accountId;
+    const result = await this.slowAttempt({ client, route: 'PUT /api/me/password' }, now, async () => {
+      const account = await this.dataSource.getRepository(AdminAccountEntity).findOneBy({ id: accountId });
+      const matches = await verifyPassword(current, account?.passwordHash ?? (await this.decoyHash));
+      return account && matches ? principal : undefined;
+    });
+    if (result.outcome !== 'ok') return result;
+    const passwordHash = await hashPassword(next);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.getRepository(AdminAccountEntity).update({ id: accountId }, { passwordHash, passwordChangedAt: now });
+      await endSessions(manager, accountId, principal.sessionHash);
+      await this.audit.record(
+        { action: 'account.password', targetType: 'admin_account', targetId: accountId, targetName: principal.username, changes: { password_changed: { old: null, new: true } } },
+        manager,
+      );
+    });
+    return result;
   }
 
   /** Ends the session the credential belongs to; a no-op for the admin password itself. */
@@ -99,18 +150,55 @@ export class AdminAuthService {
     });
   }
 
-  /** `check` compares the credential; it runs only when the client is not throttled, and one attempt of a client at a time. */
-  private async attempt(attempt: Attempt, now: Date, check: () => boolean): Promise<AuthOutcome> {
-    const verdict = await this.failures.attempt(throttleKey(attempt.client), now.getTime(), check);
-    if (verdict.outcome === 'invalid') {
-      await this.audit.record({
-        action: 'login.failure',
-        targetType: 'admin_session',
-        changes: { client_address: { old: null, new: attempt.client.slice(0, MAX_KEY_LENGTH) }, route: { old: null, new: attempt.route } },
-      });
-    }
-    return verdict;
+  private async session(credential: string, now: Date): Promise<AdminPrincipal | undefined> {
+    // Looked up by hash: the timing depends on an unpredictable digest, not on the token's characters.
+    const tokenHash = hashToken(credential);
+    const session = await this.dataSource.getRepository(AdminSessionEntity).findOneBy({ tokenHash, expiresAt: MoreThan(now) });
+    if (!session) return undefined;
+    if (session.accountId === null) return builtInAdmin(tokenHash);
+    const account = await this.dataSource.getRepository(AdminAccountEntity).findOneBy({ id: session.accountId });
+    return account ? { ...principalOfAccount(account), sessionHash: tokenHash } : undefined;
   }
+
+  /** `check` names who the credential belongs to, or nothing; it runs only when the client is not throttled, and one attempt of a client at a time. */
+  private async attempt(attempt: Attempt, now: Date, check: () => AdminPrincipal | undefined): Promise<AuthOutcome> {
+    let principal: AdminPrincipal | undefined;
+    const verdict = await this.failures.attempt(throttleKey(attempt.client), now.getTime(), () => (principal = check()) !== undefined);
+    if (verdict.outcome === 'invalid') await this.recordFailure(attempt);
+    return verdict.outcome === 'ok' ? { outcome: 'ok', principal: principal! } : verdict;
+  }
+
+  /**
+   * For a check too slow for the throttle's critical section (scrypt, tens of milliseconds): it runs
+   * before, once a look says the client is not throttled, and its answer is then counted under the
+   * lock like any other — a client's parallel guesses may cost some hashing, but get no more answers
+   * than the limit.
+   */
+  private async slowAttempt(attempt: Attempt, now: Date, check: () => Promise<AdminPrincipal | undefined>): Promise<AuthOutcome> {
+    const wait = await this.failures.retryAfter(throttleKey(attempt.client), now.getTime());
+    if (wait > 0) return { outcome: 'throttled', retryAfterSeconds: wait };
+    const principal = await check();
+    return this.attempt(attempt, now, () => principal);
+  }
+
+  private async recordFailure(attempt: Attempt): Promise<void> {
+    await this.audit.record({
+      action: 'login.failure',
+      actor: null,
+      targetType: 'admin_session',
+      changes: { client_address: { old: null, new: attempt.client.slice(0, MAX_KEY_LENGTH) }, route: { old: null, new: attempt.route } },
+    });
+  }
+}
+
+export function principalOfAccount(account: AdminAccountEntity): AdminPrincipal {
+  return { accountId: account.id, username: account.username, role: account.role === 'admin' ? 'admin' : 'viewer', sessionHash: null };
+}
+
+/** Ends an account's sessions, but for `keep` (the caller's own, when it changed its own password). */
+export async function endSessions(manager: EntityManager, accountId: number, keep: string | null = null): Promise<void> {
+  const sessions = manager.getRepository(AdminSessionEntity);
+  await sessions.delete(keep === null ? { accountId } : { accountId, tokenHash: Not(keep) });
 }
 
 export function hashToken(token: string): string {

@@ -36,6 +36,14 @@ export abstract class AuthFailures {
    */
   abstract attempt(client: string, now: number, check: () => boolean): Promise<Verdict>;
 
+  /**
+   * Seconds the client must wait, or 0: a look without a lock, for a check too slow to run inside
+   * `attempt`'s critical section (scrypt). The caller still goes through `attempt` with the result,
+   * which counts again under the lock, so parallel guesses get no more answers than the limit; the
+   * look only spares a throttled client's guesses the hashing.
+   */
+  abstract retryAfter(client: string, now: number): Promise<number>;
+
   protected wait(recent: readonly { at_ms: number | string }[], now: number): number {
     return retryAfterSeconds(
       recent.map((row) => Number(row.at_ms)),
@@ -73,6 +81,10 @@ class SqliteAuthFailures extends AuthFailures {
       this.sql.runSync(PRUNE, [now - this.limits.windowMs, id - this.limits.maxRows]);
     });
     return { outcome: 'invalid' };
+  }
+
+  async retryAfter(client: string, now: number): Promise<number> {
+    return this.wait(this.sql.prepare(RECENT).all(client, now - this.limits.windowMs, this.limits.maxFailures) as { at_ms: number }[], now);
   }
 }
 
@@ -119,6 +131,11 @@ class PostgresAuthFailures extends AuthFailures {
     } finally {
       connection.release(broken); // a broken connection leaves the pool
     }
+  }
+
+  async retryAfter(client: string, now: number): Promise<number> {
+    const rows = await this.sql.all<{ at_ms: number }>(RECENT, [client, now - this.limits.windowMs, this.limits.maxFailures]);
+    return this.wait(rows, now);
   }
 }
 

@@ -1,0 +1,15 @@
+import { Injectable, type NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { auditActor } from '@llmproxy/audit';
+
+/**
+ * Runs each admin request in an audit scope of its own, which the guard fills with the account it
+ * let in (libs/audit's auditActor). A module middleware, so it runs after the body parser: what runs
+ * from `next` — guard, pipes, handler, services — is inside the scope.
+ */
+@Injectable()
+export class AuditScopeMiddleware implements NestMiddleware {
+  use(_request: Request, _response: Response, next: NextFunction): void {
+    auditActor.run(next);
+  }
+}
