@@ -124,6 +124,8 @@ describeBrowser('the admin UI in headless Chromium', () => {
     const edited = (await (await gateway.admin('/api/api-keys')).json()) as { name: string; queue_weight: number }[];
     expect(edited.find((k) => k.name === 'browser-user')?.queue_weight).toBe(2);
 
+    // Deactivate is in the row's menu.
+    await page.getByTestId('key-menu-browser-user').click();
     await page.getByTestId('key-deactivate-browser-user').click();
     const confirm = page.getByTestId('confirm-ok');
     if (await confirm.isVisible().catch(() => false)) await confirm.click();
