@@ -128,6 +128,8 @@ describeBrowser('the admin UI in headless Chromium', () => {
     const edited = (await (await gateway.admin('/api/api-keys')).json()) as { name: string; queue_weight: number }[];
     expect(edited.find((k) => k.name === 'browser-user')?.queue_weight).toBe(2);
 
+    // Deactivate is in the row's menu.
+    await page.getByTestId('key-menu-browser-user').click();
     await page.getByTestId('key-deactivate-browser-user').click();
     const confirm = page.getByTestId('confirm-ok');
     if (await confirm.isVisible().catch(() => false)) await confirm.click();
@@ -271,6 +273,244 @@ describeBrowser('the admin UI in headless Chromium', () => {
       await page.setViewportSize({ width: 1400, height: 900 });
       await second.close();
     }
+  });
+
+  describe.each([
+    ['laptop', { width: 1366, height: 768 }],
+    ['phone', { width: 390, height: 844 }],
+  ] as const)('at %s size', (size, viewport) => {
+    /** Console errors and uncaught page errors since the test began: each step fails on any. */
+    const errors: string[] = [];
+    const onConsole = (message: { type(): string; text(): string }) => {
+      if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+    };
+    const onPageError = (error: Error) => errors.push(`page error: ${error.message}`);
+    const name = `a-rather-long-key-name-on-the-${size}`;
+
+    beforeAll(async () => {
+      page.on('console', onConsole);
+      page.on('pageerror', onPageError);
+      await page.setViewportSize(viewport);
+      const { key } = await gateway.createKey({ name, daily_request_limit: 100, monthly_token_limit: 1_000_000, allowed_models: ['llama3.2'] });
+      expect((await chat(key)).status).toBe(200);
+      await page.goto(`${gateway.adminUrl}/keys`);
+      if (await page.getByTestId('login-password').isVisible().catch(() => false)) {
+        await page.getByTestId('login-password').fill(ADMIN_PASSWORD);
+        await page.getByTestId('login-submit').click();
+      }
+      await page.getByTestId(`key-row-${name}`).waitFor();
+    });
+
+    afterAll(async () => {
+      page.off('console', onConsole);
+      page.off('pageerror', onPageError);
+      await page.setViewportSize({ width: 1400, height: 900 });
+    });
+
+    /** What is wrong with the page as a whole: sideways scrolling, "undefined" in its text, errors so far. */
+    const pageProblems = async (step: string) => {
+      const found = (await page.evaluate(`({
+        scroll: document.documentElement.scrollWidth,
+        inner: window.innerWidth,
+        wide: [...document.querySelectorAll('body *')]
+          .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 1)
+          .slice(0, 3)
+          .map((element) => element.tagName.toLowerCase() + '.' + [...element.classList].join('.')),
+        // A box of the page that scrolls sideways hides part of it (a clipped Delete).
+        scrolled: [...document.querySelectorAll('main *')]
+          .filter((element) => ['auto', 'scroll'].includes(getComputedStyle(element).overflowX) && element.scrollWidth > element.clientWidth + 1)
+          .map((element) => element.tagName.toLowerCase() + '.' + [...element.classList].join('.')),
+        undefinedText: /undefined/.test(document.body.innerText),
+      })`)) as { scroll: number; inner: number; wide: string[]; scrolled: string[]; undefinedText: boolean };
+      const problems: string[] = [];
+      if (found.scroll > found.inner) problems.push(`scrolls sideways (${found.scroll} > ${found.inner}): ${found.wide.join(', ')}`);
+      if (found.scrolled.length > 0) problems.push(`scrolls inside: ${found.scrolled.join(', ')}`);
+      if (found.undefinedText) problems.push('says "undefined"');
+      problems.push(...errors.splice(0));
+      return [step, problems];
+    };
+    const sound = async (step: string) => expect(await pageProblems(step)).toEqual([step, []]);
+
+    /** Helper texts and labels that run into another field, and labels cut short ("Requests pe…"). */
+    const formProblems = async (container: string) =>
+      (await page.evaluate(`(() => {
+        const fields = [...document.querySelectorAll(${JSON.stringify(container)} + ' mat-form-field')];
+        const box = (element) => element.getBoundingClientRect();
+        const meet = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+        const text = (element) => element.textContent.trim().slice(0, 30);
+        const problems = [];
+        for (const field of fields) {
+          const below = [...field.querySelectorAll('mat-hint, mat-error')].filter((element) => box(element).height > 0);
+          for (const other of fields.filter((other) => other !== field)) {
+            const parts = [...other.querySelectorAll('.mdc-text-field, .mdc-floating-label--float-above, mat-hint, mat-error')];
+            for (const hint of below) for (const part of parts) if (meet(box(hint), box(part))) problems.push('"' + text(hint) + '" runs into "' + text(other.querySelector('mat-label') ?? other) + '"');
+          }
+          const label = field.querySelector('mat-label');
+          if (label && label.parentElement.scrollWidth > label.parentElement.clientWidth + 1) problems.push('"' + text(label) + '" is cut');
+        }
+        return [...new Set(problems)];
+      })()`)) as string[];
+    // Getters: `page` exists only once the suite's beforeAll ran.
+    const dialog = { waitFor: (options?: { state: 'detached' }) => page.locator('mat-dialog-container').waitFor(options), count: () => page.locator('mat-dialog-container').count(), innerText: () => page.locator('mat-dialog-container').innerText() };
+    const snackbar = { texts: () => page.locator('mat-snack-bar-container').allInnerTexts(), innerText: () => page.locator('mat-snack-bar-container').innerText() };
+    /** Cancel, then Escape: each closes the dialog and reports nothing. */
+    const cancelAndEscape = async (open: () => Promise<unknown>, cancel: string, step: string) => {
+      await open();
+      await dialog.waitFor();
+      expect([step, await formProblems('mat-dialog-container')]).toEqual([step, []]);
+      await page.screenshot({ path: join(ARTIFACTS, `admin-${step}-${size}.png`) });
+      await sound(`${step} open`);
+      await page.getByTestId(cancel).click();
+      await dialog.waitFor({ state: 'detached' });
+      await page.waitForTimeout(300);
+      expect(await dialog.count()).toBe(0);
+      await sound(`${step} cancelled`);
+      await open();
+      await dialog.waitFor();
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+      await page.waitForTimeout(300);
+      expect(await dialog.count()).toBe(0);
+      await sound(`${step} escaped`);
+    };
+    /** A row's actions: Edit and Quota at hand, the rest in the row's menu. */
+    const rowAction = async (key: string, action: string) => {
+      const direct = page.getByTestId(`key-${action}-${key}`);
+      if (!(await direct.isVisible())) await page.getByTestId(`key-menu-${key}`).click();
+      await direct.click();
+    };
+
+    it('shows the keys, with each key\'s name beside its actions and its prefix on one line', async () => {
+      await page.goto(`${gateway.adminUrl}/keys`);
+      const row = page.getByTestId(`key-row-${name}`);
+      await row.waitFor();
+      await sound('keys');
+      const rowBox = (await row.boundingBox())!;
+      const edit = (await page.getByTestId(`key-edit-${name}`).boundingBox())!;
+      const menu = (await page.getByTestId(`key-menu-${name}`).boundingBox())!;
+      const label = (await row.locator('.name').boundingBox())!;
+      for (const box of [edit, menu, label]) {
+        expect(box.x >= rowBox.x - 1 && box.x + box.width <= Math.min(rowBox.x + rowBox.width, viewport.width) + 1).toBe(true);
+        expect(box.y >= rowBox.y - 1 && box.y + box.height <= rowBox.y + rowBox.height + 1).toBe(true);
+      }
+      // One line box: the prefix does not wrap.
+      expect(await page.evaluate(`document.querySelector('[data-testid="key-prefix-${name}"]').getClientRects().length`)).toBe(1);
+      await page.screenshot({ path: join(ARTIFACTS, `admin-keys-${size}.png`), fullPage: true });
+    });
+
+    it('creates a key from the New key dialog, which Cancel and Escape close without a secret dialog', async () => {
+      await page.goto(`${gateway.adminUrl}/keys`);
+      await page.getByTestId(`key-row-${name}`).waitFor();
+      await cancelAndEscape(() => page.getByTestId('key-create').click(), 'key-form-cancel', 'new-key');
+      expect(await page.getByText('Key created').count()).toBe(0);
+      await page.getByTestId('key-create').click();
+      await page.getByTestId('key-name-input').fill(`${size}-spare`);
+      await page.getByTestId('key-create-submit').click();
+      expect(await page.getByTestId('new-key-value').innerText()).toMatch(/^sk-/);
+      await page.getByTestId('new-key-snippets').waitFor();
+      expect(await dialog.innerText()).toContain(`Key created: ${size}-spare`);
+      await sound('new key shown');
+      // The one dialog Escape does not close, on purpose: the secret cannot be shown again.
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(300);
+      expect(await dialog.count()).toBe(1);
+      await page.getByTestId('new-key-close').click();
+      await dialog.waitFor({ state: 'detached' });
+      await page.getByTestId(`key-row-${size}-spare`).waitFor();
+      await sound('new key created');
+    });
+
+    it('edits a key, whose dialog Cancel and Escape close without a word', async () => {
+      await cancelAndEscape(() => page.getByTestId(`key-edit-${name}`).click(), 'key-form-cancel', 'edit-key');
+      expect(await snackbar.texts()).not.toContainEqual(expect.stringContaining('Saved'));
+      await page.getByTestId(`key-edit-${name}`).click();
+      await page.getByTestId('key-queue-weight-input').fill('2');
+      await page.getByTestId('key-edit-submit').click();
+      await eventually(async () => expect(await snackbar.innerText()).toContain(`Saved ${name}.`), 5_000);
+      await sound('edit saved');
+    });
+
+    it('sets a quota, whose dialog shows its labels whole and Cancel and Escape close without a word', async () => {
+      await cancelAndEscape(() => page.getByTestId(`key-quota-${name}`).click(), 'quota-cancel', 'quota');
+      expect(await page.getByText('Saved the quota').count()).toBe(0);
+      await page.getByTestId(`key-quota-${name}`).click();
+      await page.getByTestId('quota-daily-requests-input').fill('50');
+      await page.getByTestId('quota-submit').click();
+      await eventually(async () => expect(await snackbar.innerText()).toContain(`Saved the quota of ${name}.`), 5_000);
+      await eventually(async () => expect(await page.getByTestId(`key-usage-daily-requests-${name}`).innerText()).toContain('1 of 50'), 5_000);
+      await sound('quota saved');
+    });
+
+    it('deletes a key after the confirm dialog, which Cancel and Escape close without deleting', async () => {
+      await cancelAndEscape(() => rowAction(`${size}-spare`, 'delete'), 'confirm-cancel', 'confirm-delete');
+      expect(await page.getByTestId(`key-row-${size}-spare`).count()).toBe(1);
+      await rowAction(`${size}-spare`, 'delete');
+      await page.getByTestId('confirm-ok').click();
+      await page.getByTestId(`key-row-${size}-spare`).waitFor({ state: 'detached' });
+      await eventually(async () => expect(await snackbar.innerText()).toContain(`Deleted ${size}-spare.`), 5_000);
+      await sound('key deleted');
+    });
+
+    it('shows usage', async () => {
+      await page.getByTestId('nav-usage').click();
+      await page.getByTestId('usage-chart').locator('canvas').waitFor();
+      await page.getByTestId('usage-breakdown').waitFor();
+      await sound('usage');
+      await page.screenshot({ path: join(ARTIFACTS, `admin-usage-${size}.png`), fullPage: true });
+    });
+
+    it('shows settings with no hint running into a field, and one plain error for an Ollama URL that does not answer', async () => {
+      await page.getByTestId('nav-settings').click();
+      await page.getByTestId('settings-save').waitFor();
+      await sound('settings');
+      expect(await formProblems('app-settings-page')).toEqual([]);
+      await page.getByTestId('settings-ollama-url').fill('http://127.0.0.1:9');
+      await page.getByTestId('settings-save').click();
+      const alerts = page.locator('app-settings-page [role="alert"], app-settings-page [role="status"]');
+      await eventually(async () => expect(await alerts.count()).toBeGreaterThan(0), 5_000);
+      await page.waitForTimeout(300);
+      const said = await alerts.allInnerTexts();
+      expect(said).toEqual([expect.stringContaining('Nothing was saved')]);
+      expect(said[0]).toContain('Save the URL even if Ollama does not answer');
+      expect(said[0]).not.toContain('save_unreachable');
+      // Nor a snackbar saying it again.
+      expect(await page.getByText(/unreachable/).count()).toBe(1);
+      // The browser logs the refused PUT itself; nothing else may be logged.
+      expect(errors.splice(0)).toEqual([expect.stringMatching(/Failed to load resource: .*400/)]);
+      await sound('settings refused');
+      await page.screenshot({ path: join(ARTIFACTS, `admin-settings-refused-${size}.png`), fullPage: true });
+      expect(((await (await gateway.admin('/api/settings')).json()) as { ollama_url: string }).ollama_url).toBe(upstream.url);
+    });
+
+    it('shows the audit log with the changes readable', async () => {
+      await page.getByTestId('nav-audit').click();
+      await page.locator('[data-testid^="audit-row-"]').first().waitFor();
+      await sound('audit');
+      // Wide enough for words, not one character a line.
+      const widths = (await page.evaluate(`[...document.querySelectorAll('pre.changes')].map((element) => element.getBoundingClientRect().width)`)) as number[];
+      expect(widths.length).toBeGreaterThan(0);
+      expect(Math.min(...widths)).toBeGreaterThan(150);
+      await page.screenshot({ path: join(ARTIFACTS, `admin-audit-${size}.png`), fullPage: true });
+    });
+
+    it('adds and removes an upstream from its form, which Cancel and Escape close without a word', async () => {
+      await page.getByTestId('nav-upstreams').click();
+      await page.getByTestId('upstream-list').waitFor();
+      await sound('upstreams');
+      await cancelAndEscape(() => page.getByTestId('upstream-create').click(), 'upstream-form-cancel', 'upstream-form');
+      expect(await snackbar.texts()).not.toContainEqual(expect.stringMatching(/Added|Saved/));
+      await page.getByTestId('upstream-create').click();
+      await page.getByTestId('upstream-name-input').fill(`spare-${size}`);
+      await page.getByTestId('upstream-url-input').fill(`${upstream.url}/`);
+      await page.getByTestId('upstream-form-submit').click();
+      await page.getByTestId(`upstream-spare-${size}`).waitFor();
+      await eventually(async () => expect(await snackbar.innerText()).toContain(`Added spare-${size}.`), 5_000);
+      await sound('upstream added');
+      await page.getByTestId(`upstream-remove-spare-${size}`).click();
+      await page.getByTestId('confirm-ok').click();
+      await page.getByTestId(`upstream-spare-${size}`).waitFor({ state: 'detached' });
+      await sound('upstream removed');
+    });
   });
 
   it('keeps the session across a reload and returns to login after logout', async () => {

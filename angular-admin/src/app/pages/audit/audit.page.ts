@@ -23,14 +23,14 @@ const PAGE_SIZE = 50;
     @if (error(); as error) {
       <p class="error" role="alert" data-testid="audit-error">Could not load the audit log: {{ error }}</p>
     }
-    <table mat-table [dataSource]="entries()" data-testid="audit-table">
+    <table mat-table [dataSource]="entries()" class="audit-table" data-testid="audit-table">
       <ng-container matColumnDef="at">
         <th mat-header-cell *matHeaderCellDef>When</th>
-        <td mat-cell *matCellDef="let entry" [title]="entry.at">{{ entry.at | date: 'yyyy-MM-dd HH:mm:ss' }}</td>
+        <td mat-cell *matCellDef="let entry" class="at" [title]="entry.at">{{ entry.at | date: 'yyyy-MM-dd HH:mm:ss' }}</td>
       </ng-container>
       <ng-container matColumnDef="action">
         <th mat-header-cell *matHeaderCellDef>Action</th>
-        <td mat-cell *matCellDef="let entry">
+        <td mat-cell *matCellDef="let entry" class="action">
           <code>{{ entry.action }}</code>
           @if (entry.actor) {
             <span class="hint" data-testid="audit-actor">by {{ entry.actor }}</span>
@@ -39,7 +39,7 @@ const PAGE_SIZE = 50;
       </ng-container>
       <ng-container matColumnDef="target">
         <th mat-header-cell *matHeaderCellDef>Target</th>
-        <td mat-cell *matCellDef="let entry">
+        <td mat-cell *matCellDef="let entry" class="target">
           {{ entry.target_type }}
           @if (entry.target_name) {
             <strong>{{ entry.target_name }}</strong>
@@ -51,7 +51,7 @@ const PAGE_SIZE = 50;
       </ng-container>
       <ng-container matColumnDef="changes">
         <th mat-header-cell *matHeaderCellDef>Changes</th>
-        <td mat-cell *matCellDef="let entry"><pre class="changes">{{ describe(entry.changes) }}</pre></td>
+        <td mat-cell *matCellDef="let entry" class="changes-cell"><pre class="changes">{{ describe(entry.changes) }}</pre></td>
       </ng-container>
       <tr mat-header-row *matHeaderRowDef="columns"></tr>
       <tr mat-row *matRowDef="let entry; columns: columns" [attr.data-testid]="'audit-row-' + entry.id"></tr>
@@ -72,7 +72,29 @@ const PAGE_SIZE = 50;
     .page-header { display: flex; align-items: center; gap: 8px; }
     .spacer { flex: 1; }
     .hint { color: var(--mat-sys-on-surface-variant); font-size: 12px; }
-    .changes { margin: 0; font-size: 12px; white-space: pre-wrap; word-break: break-word; }
+    .changes { margin: 0; font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
+    .changes-cell { min-width: 16em; }
+    /* A phone: each entry a block of its own, the changes below the rest at the full width (a column of
+       their own was one character wide). */
+    @media (max-width: 720px) {
+      .audit-table, .audit-table ::ng-deep tbody { display: block; }
+      .audit-table tr.mat-mdc-header-row { display: none; }
+      .audit-table tr.mat-mdc-row {
+        display: grid;
+        grid-template-columns: auto minmax(0, 1fr);
+        grid-template-areas: 'at action' 'target target' 'changes changes';
+        column-gap: 12px;
+        height: auto;
+        padding: 8px 0;
+        border-bottom: 1px solid var(--mat-sys-outline-variant);
+      }
+      .audit-table td.mat-mdc-cell { display: block; border: none; padding: 0; min-width: 0; }
+      .at { grid-area: at; }
+      .action { grid-area: action; }
+      .target { grid-area: target; padding-top: 4px !important; }
+      .changes-cell { grid-area: changes; padding-top: 4px !important; }
+      .empty { display: block; }
+    }
     .empty { padding: 16px; }
     .more { padding: 16px 0; text-align: center; }
     .error { color: var(--mat-sys-error); }

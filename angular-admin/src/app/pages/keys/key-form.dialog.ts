@@ -27,8 +27,9 @@ const MAX_QUEUE_WEIGHT = 100;
   imports: [ReactiveFormsModule, MatDialogModule, MatButtonModule, MatFormFieldModule, MatInputModule, MatSelectModule, LimitFieldsComponent],
   templateUrl: './key-form.dialog.html',
   styles: `
-    .fields { display: flex; flex-direction: column; min-width: min(520px, 80vw); }
-    .row { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+    /* Hints take the height they need (subscriptSizing="dynamic") and a gap keeps them clear of the next field's floating label. */
+    .fields { display: flex; flex-direction: column; gap: 12px; padding-top: 8px; min-width: min(520px, 100%); }
+    .row { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 12px; }
     h3 { font-size: 14px; margin: 8px 0; }
     .error { color: var(--mat-sys-error); }
   `,

@@ -49,6 +49,16 @@ describe('KeyTableComponent', () => {
   let element: HTMLElement;
 
   const byTestId = (id: string) => element.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+  /** The row menu's items live in an overlay outside the table. */
+  const menuItem = async (name: string, id: string) => {
+    byTestId(`key-menu-${name}`)!.click();
+    await fixture.whenStable();
+    return document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+  };
+  const closeMenus = async () => {
+    document.querySelectorAll<HTMLElement>('.cdk-overlay-backdrop').forEach((backdrop) => backdrop.click());
+    await fixture.whenStable();
+  };
 
   beforeEach(async () => {
     fixture = TestBed.createComponent(KeyTableComponent);
@@ -62,7 +72,27 @@ describe('KeyTableComponent', () => {
     expect(byTestId('key-row-ci')).not.toBeNull();
     expect(byTestId('key-row-old')).not.toBeNull();
     expect(byTestId('key-row-gone')).not.toBeNull();
-    expect(byTestId('key-row-ci')!.textContent).toContain('sk-abcd');
+    expect(byTestId('key-prefix-ci')!.textContent).toBe('sk-abcd…');
+  });
+
+  it('has five columns: name, status, today, this month and the actions', () => {
+    const headers = [...element.querySelectorAll('th')].map((th) => th.textContent!.trim());
+    expect(headers).toEqual(['Name', 'Status', 'Today', 'This month', 'Actions']);
+    const today = byTestId('key-row-ci')!.querySelectorAll('td')[2]!;
+    expect([...today.querySelectorAll('[data-testid^="key-usage-"]')].map((e) => e.getAttribute('data-testid'))).toEqual(['key-usage-daily-requests-ci', 'key-usage-daily-tokens-ci']);
+    expect(byTestId('key-expiry-ci')!.textContent!.trim()).toBe('never expires');
+    expect(byTestId('key-expiry-gone')!.textContent!.trim()).toMatch(/^expired 2025-03-(28|29)/);
+  });
+
+  it('keeps Edit and Quota in the row and the rest in a menu named after the key', async () => {
+    expect(byTestId('key-edit-ci')).not.toBeNull();
+    expect(byTestId('key-quota-ci')).not.toBeNull();
+    expect(byTestId('key-delete-ci')).toBeNull();
+    expect(byTestId('key-menu-ci')!.getAttribute('aria-label')).toBe('More actions for ci');
+    expect(await menuItem('ci', 'key-delete-ci')).not.toBeNull();
+    const items = [...document.querySelectorAll('[role="menuitem"]')].map((item) => item.textContent!.trim());
+    expect(items).toEqual(['Rotate ci', 'Deactivate ci', 'Delete ci']);
+    await closeMenus();
   });
 
   it('shows active, inactive and expired', () => {
@@ -93,19 +123,21 @@ describe('KeyTableComponent', () => {
     expect(byTestId('key-usage-monthly-requests-ci')!.textContent).toMatch(/resets (Mar 31|Apr 1)/);
   });
 
-  it('offers deactivate for an active key and activate for an inactive one, and emits the choice', () => {
+  it('offers deactivate for an active key and activate for an inactive one, and emits the choice', async () => {
     const emitted: { name: string; active: boolean }[] = [];
     fixture.componentInstance.setActive.subscribe(({ key, active }) => emitted.push({ name: key.name, active }));
-    expect(byTestId('key-activate-ci')).toBeNull();
-    byTestId('key-deactivate-ci')!.click();
-    byTestId('key-activate-old')!.click();
+    expect(await menuItem('ci', 'key-activate-ci')).toBeNull();
+    (await menuItem('ci', 'key-deactivate-ci'))!.click();
+    await closeMenus();
+    (await menuItem('old', 'key-activate-old'))!.click();
+    await closeMenus();
     expect(emitted).toEqual([
       { name: 'ci', active: false },
       { name: 'old', active: true },
     ]);
   });
 
-  it('emits edit, quota, rotate and delete for the row clicked', () => {
+  it('emits edit, quota, rotate and delete for the row clicked', async () => {
     const seen: string[] = [];
     const component = fixture.componentInstance;
     component.edit.subscribe((k) => seen.push(`edit ${k.name}`));
@@ -114,8 +146,10 @@ describe('KeyTableComponent', () => {
     component.remove.subscribe((k) => seen.push(`delete ${k.name}`));
     byTestId('key-edit-ci')!.click();
     byTestId('key-quota-old')!.click();
-    byTestId('key-rotate-gone')!.click();
-    byTestId('key-delete-ci')!.click();
+    (await menuItem('gone', 'key-rotate-gone'))!.click();
+    await closeMenus();
+    (await menuItem('ci', 'key-delete-ci'))!.click();
+    await closeMenus();
     expect(seen).toEqual(['edit ci', 'quota old', 'rotate gone', 'delete ci']);
   });
 

@@ -1,10 +1,11 @@
 import { DatePipe, DecimalPipe } from '@angular/common';
 import { ChangeDetectionStrategy, Component, computed, input, output } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
+import { MatMenuModule } from '@angular/material/menu';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatTableModule } from '@angular/material/table';
-import { IfCanWriteDirective } from '../../shared/if-can-write.directive';
 import { MatTooltipModule } from '@angular/material/tooltip';
+import { IfCanWriteDirective } from '../../shared/if-can-write.directive';
 import type { ApiKeyWithUsage } from '../../api/admin-api.types';
 import { type KeyStatus, type QuotaBar, type QuotaId, keyStatus, quotaBars } from './key-status';
 
@@ -17,7 +18,7 @@ export interface KeyRow {
 @Component({
   selector: 'app-key-table',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [IfCanWriteDirective, MatTableModule, MatButtonModule, MatProgressBarModule, MatTooltipModule, DatePipe, DecimalPipe],
+  imports: [IfCanWriteDirective, MatTableModule, MatButtonModule, MatMenuModule, MatProgressBarModule, MatTooltipModule, DatePipe, DecimalPipe],
   templateUrl: './key-table.component.html',
   styleUrl: './key-table.component.scss',
 })
@@ -34,12 +35,11 @@ export class KeyTableComponent {
   readonly setActive = output<{ key: ApiKeyWithUsage; active: boolean }>();
   readonly remove = output<ApiKeyWithUsage>();
 
-  protected readonly columns = ['name', 'prefix', 'status', 'expires', 'daily-requests', 'daily-tokens', 'monthly-requests', 'monthly-tokens', 'actions'] as const;
-  protected readonly quotaColumns: readonly { id: QuotaId; label: string }[] = [
-    { id: 'daily-requests', label: 'Requests today' },
-    { id: 'daily-tokens', label: 'Tokens today' },
-    { id: 'monthly-requests', label: 'Requests this month' },
-    { id: 'monthly-tokens', label: 'Tokens this month' },
+  /** What matters at a glance; the key's limits settings are in Edit and Quota, the rarer actions in the row's menu. */
+  protected readonly columns = ['name', 'status', 'today', 'month', 'actions'] as const;
+  protected readonly windows: readonly { column: 'today' | 'month'; label: string; bars: readonly QuotaId[] }[] = [
+    { column: 'today', label: 'Today', bars: ['daily-requests', 'daily-tokens'] },
+    { column: 'month', label: 'This month', bars: ['monthly-requests', 'monthly-tokens'] },
   ];
 
   protected readonly rows = computed<KeyRow[]>(() => {

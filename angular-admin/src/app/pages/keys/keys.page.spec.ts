@@ -201,8 +201,16 @@ describe('KeysPage', () => {
     http.expectOne('/api/api-keys').flush([KEY]);
   });
 
+  /** Rotate, (de)activate and delete are in the row's menu. */
+  const fromMenu = async (id: string) => {
+    byTestId('key-menu-ci')!.click();
+    await settle();
+    byTestId(id)!.click();
+    await settle();
+  };
+
   it('deactivates a key and reloads the list', async () => {
-    byTestId('key-deactivate-ci')!.click();
+    await fromMenu('key-deactivate-ci');
     await settle();
     http.expectOne({ method: 'PUT', url: '/api/api-keys/5/deactivate' }).flush({ ...KEY, is_active: false });
     await settle();
@@ -212,14 +220,12 @@ describe('KeysPage', () => {
   });
 
   it('deletes only after confirmation', async () => {
-    byTestId('key-delete-ci')!.click();
-    await settle();
+    await fromMenu('key-delete-ci');
     byTestId('confirm-cancel')!.click();
     await settle();
     http.expectNone({ method: 'DELETE' });
 
-    byTestId('key-delete-ci')!.click();
-    await settle();
+    await fromMenu('key-delete-ci');
     byTestId('confirm-ok')!.click();
     await settle();
     http.expectOne({ method: 'DELETE', url: '/api/api-keys/5' }).flush(null, { status: 204, statusText: 'No Content' });

@@ -44,7 +44,7 @@ export function limitsOf(form: LimitsForm): QuotaLimits {
   template: `
     <div class="limits" [formGroup]="form()">
       @for (field of fields; track field.name) {
-        <mat-form-field appearance="outline">
+        <mat-form-field appearance="outline" subscriptSizing="dynamic">
           <mat-label>{{ field.label }}</mat-label>
           <input matInput type="number" min="0" step="1" placeholder="unlimited" [formControlName]="field.name" [attr.data-testid]="prefix() + '-' + field.testid + '-input'" />
           <mat-hint>blank: unlimited</mat-hint>
@@ -55,7 +55,8 @@ export function limitsOf(form: LimitsForm): QuotaLimits {
       }
     </div>
   `,
-  styles: `.limits { display: grid; grid-template-columns: 1fr 1fr; gap: 4px 12px; }`,
+  // One column when two would cut the labels ("Requests pe…"); the row gap keeps a hint clear of the next floating label.
+  styles: `.limits { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 12px; padding-top: 8px; }`,
 })
 export class LimitFieldsComponent {
   readonly form = input.required<LimitsForm>();

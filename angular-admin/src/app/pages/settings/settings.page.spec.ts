@@ -68,19 +68,29 @@ describe('SettingsPage', () => {
     expect(byTestId('settings-ollama-status')!.textContent).toContain('Ollama 0.6.2 answers at http://localhost:11434');
   });
 
-  it('shows an unreachable URL as refused, not saved', async () => {
+  it('shows an unreachable URL as refused, not saved, in one message that points at the checkbox', async () => {
     type('settings-ollama-url', 'http://nowhere:1');
     await fixture.whenStable();
     byTestId('settings-test-connection')!.click();
     http
       .expectOne({ method: 'PUT', url: '/api/settings' })
       .flush(
-        { statusCode: 400, error: 'Bad Request', message: 'ollama_url: connection refused; nothing was saved', ollama: { reachable: false, error: 'connection refused' } },
+        {
+          statusCode: 400,
+          error: 'Bad Request',
+          message: 'ollama_url: connection refused; nothing was saved (send "save_unreachable": true to save it anyway)',
+          ollama: { reachable: false, error: 'connection refused' },
+        },
         { status: 400, statusText: 'Bad Request' },
       );
     await fixture.whenStable();
-    expect(byTestId('settings-ollama-status')!.textContent).toContain('does not answer at http://nowhere:1: connection refused (not saved)');
-    expect(byTestId('settings-error')!.textContent).toContain('nothing was saved');
+    const status = byTestId('settings-ollama-status')!.textContent!.replace(/\s+/g, ' ');
+    expect(status).toContain('Nothing was saved: Ollama does not answer at http://nowhere:1: connection refused.');
+    expect(status).toContain('tick “Save the URL even if Ollama does not answer” below');
+    expect(byTestId('settings-ollama-status')!.getAttribute('role')).toBe('alert');
+    // Not a second message in the API's words.
+    expect(byTestId('settings-error')).toBeNull();
+    expect((fixture.nativeElement as HTMLElement).textContent).not.toContain('save_unreachable');
   });
 
   it('saves every field, aliases as a pattern → model map', async () => {

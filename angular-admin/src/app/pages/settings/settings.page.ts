@@ -1,4 +1,4 @@
-import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, ElementRef, computed, inject, signal } from '@angular/core';
 import { type AbstractControl, FormArray, FormControl, FormGroup, type FormGroupDirective, type NgForm, ReactiveFormsModule, type ValidationErrors, Validators } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { IfCanWriteDirective } from '../../shared/if-can-write.directive';
@@ -43,6 +43,7 @@ interface ConnectionResult {
 export class SettingsPage {
   private readonly settingsApi = inject(SettingsApi);
   private readonly ollamaApi = inject(OllamaApi);
+  private readonly host = inject<ElementRef<HTMLElement>>(ElementRef);
 
   protected readonly form = new FormGroup(
     {
@@ -60,6 +61,8 @@ export class SettingsPage {
     },
     { validators: keepAliveOrder },
   );
+  /** The checkbox's label, which the refusal of an unreachable URL points at. */
+  protected readonly saveUnreachableLabel = 'Save the URL even if Ollama does not answer';
   protected readonly numCtxRange = { min: MIN_NUM_CTX, max: MAX_NUM_CTX };
   protected readonly keepAliveRange = { min: MIN_KEEP_ALIVE_S, max: MAX_KEEP_ALIVE_S };
   /** A minimum above the maximum is the form's error, not either field's: both turn red once either was left (Material's rule for one field). */
@@ -167,10 +170,18 @@ export class SettingsPage {
         },
         error: (error: unknown) => {
           const ollama = ollamaOf(error);
-          if (ollama && request.ollama_url) this.connection.set({ url: request.ollama_url, status: ollama, note: 'not saved' });
-          this.error.set(errorMessage(error));
+          // Refused because Ollama does not answer: one message, by the checkbox that overrides it, in words
+          // rather than the API's (`send "save_unreachable": true`); it is brought into view if Save was far below.
+          if (ollama && request.ollama_url) {
+            this.connection.set({ url: request.ollama_url, status: ollama, note: 'not saved' });
+            this.revealStatus();
+          } else this.error.set(errorMessage(error));
         },
       });
+  }
+
+  private revealStatus(): void {
+    setTimeout(() => this.host.nativeElement.querySelector('[data-testid="settings-ollama-status"]')?.scrollIntoView?.({ block: 'center' }));
   }
 
   private fill(settings: Settings): void {

@@ -24,8 +24,9 @@ const INTEGER = /^-?\d+$/;
   imports: [ReactiveFormsModule, MatDialogModule, MatButtonModule, MatCheckboxModule, MatFormFieldModule, MatInputModule],
   templateUrl: './upstream-form.dialog.html',
   styles: `
-    .fields { display: flex; flex-direction: column; gap: 4px; min-width: min(520px, 100%); }
-    .row { display: grid; grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)); gap: 4px 12px; }
+    /* The gaps keep a hint clear of the next field's floating label; narrow columns wrapped hints into it. */
+    .fields { display: flex; flex-direction: column; gap: 12px; padding-top: 8px; min-width: min(520px, 100%); }
+    .row { display: grid; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); gap: 12px; }
     .error { color: var(--mat-sys-error); }
   `,
 })

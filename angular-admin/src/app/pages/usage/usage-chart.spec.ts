@@ -44,4 +44,31 @@ describe('usage chart data', () => {
       ['dev', 'llama3.2', 1, 20],
     ]);
   });
+
+  it('draws requests as a line that cannot overshoot its points', () => {
+    const line = chartData(RESPONSE, 'model').datasets.at(-1)!;
+    expect(line.label).toBe('Requests');
+    // A monotone curve stays between neighbouring points: no bump above a peak, no dip below zero.
+    expect(line).toMatchObject({ cubicInterpolationMode: 'monotone' });
+  });
+
+  it('gives no legend entry of its own to a model that never answered, and counts its requests in the line', () => {
+    const failing: UsageResponse = {
+      ...RESPONSE,
+      series: [
+        ...RESPONSE.series,
+        row({ bucket: '2025-03-29', model: 'no-such-model:latest', requests: 2, prompt_tokens: 0, completion_tokens: 0, failed_requests: 2 }),
+        row({ bucket: '2025-03-30', model: 'claude-x:latest', requests: 1, prompt_tokens: 0, completion_tokens: 0, failed_requests: 1 }),
+        // Failed once but answered once: a real model, kept.
+        row({ bucket: '2025-03-30', model: 'llama3.2', requests: 1, prompt_tokens: 0, completion_tokens: 0, failed_requests: 1 }),
+      ],
+    };
+    const data = chartData(failing, 'model');
+    expect(data.datasets.map((d) => d.label)).toEqual(['llama3.2 (tokens)', 'qwen3:8b (tokens)', 'Requests']);
+    expect(data.datasets.at(-1)!.data).toEqual([0, 5, 2, 3]);
+    // Tokens of failed-only models (a stream cut off) are kept, under one entry.
+    const partial = chartData({ ...failing, series: [...failing.series, row({ bucket: '2025-03-31', model: 'gone:latest', requests: 1, prompt_tokens: 7, completion_tokens: 1, failed_requests: 1 })] }, 'model');
+    expect(partial.datasets.map((d) => d.label)).toEqual(['llama3.2 (tokens)', 'qwen3:8b (tokens)', 'models with no successful request (tokens)', 'Requests']);
+    expect(partial.datasets[2]!.data).toEqual([0, 0, 0, 8]);
+  });
 });

@@ -30,21 +30,42 @@ function groupOf(row: UsageRow, split: SplitBy): string {
   return 'Tokens';
 }
 
+/** The series that gathers the models that never answered, when they carry any tokens at all. */
+export const FAILED_ONLY = 'models with no successful request';
+
+/**
+ * Models that had no successful request in the range get no legend entry of their own: they are
+ * mostly names clients made up or mistyped (`no-such-model`, a vendor name no alias matched), each
+ * with no tokens. Their requests still count in the Requests line; tokens they did carry (a stream
+ * cut off) go into one FAILED_ONLY series, and the table below the chart still names each of them.
+ */
+function failedOnlyModels(series: UsageRow[]): Set<string> {
+  const succeeded = new Map<string, boolean>();
+  for (const row of series) succeeded.set(row.model, (succeeded.get(row.model) ?? false) || row.requests > row.failed_requests);
+  return new Set([...succeeded].filter(([, ok]) => !ok).map(([model]) => model));
+}
+
 /** Tokens as bars stacked per key or model, requests as a line on its own axis. */
 export function chartData(response: UsageResponse, split: SplitBy): ChartData<'bar' | 'line', number[], string> {
   const buckets = bucketsOf(response);
   const index = new Map(buckets.map((bucket, i) => [bucket, i]));
+  const failedOnly = split === 'model' ? failedOnlyModels(response.series) : new Set<string>();
   const tokens = new Map<string, number[]>();
   const requests = buckets.map(() => 0);
   for (const row of response.series) {
     const i = index.get(bucketKey(row.bucket, response.granularity));
     if (i === undefined) continue;
-    const group = groupOf(row, split);
-    if (!tokens.has(group)) tokens.set(group, buckets.map(() => 0));
-    tokens.get(group)![i] += row.prompt_tokens + row.completion_tokens;
     requests[i] += row.requests;
+    const rowTokens = row.prompt_tokens + row.completion_tokens;
+    const group = failedOnly.has(row.model) ? FAILED_ONLY : groupOf(row, split);
+    if (group === FAILED_ONLY && rowTokens === 0 && !tokens.has(FAILED_ONLY)) continue;
+    if (!tokens.has(group)) tokens.set(group, buckets.map(() => 0));
+    tokens.get(group)![i] += rowTokens;
   }
-  const groups = [...tokens.keys()].sort();
+  if (tokens.get(FAILED_ONLY)?.every((n) => n === 0)) tokens.delete(FAILED_ONLY);
+  // The gathered series comes last among the bars, after the real models in order.
+  const groups = [...tokens.keys()].filter((group) => group !== FAILED_ONLY).sort();
+  if (tokens.has(FAILED_ONLY)) groups.push(FAILED_ONLY);
   return {
     labels: buckets.map((bucket) => (response.granularity === 'day' ? bucket.slice(5) : bucket.slice(5, 16).replace('T', ' '))),
     datasets: [
@@ -54,7 +75,7 @@ export function chartData(response: UsageResponse, split: SplitBy): ChartData<'b
         data: tokens.get(group)!,
         stack: 'tokens',
         yAxisID: 'tokens',
-        backgroundColor: PALETTE[i % PALETTE.length],
+        backgroundColor: group === FAILED_ONLY ? '#9e9e9e' : PALETTE[i % PALETTE.length],
       })),
       {
         type: 'line' as const,
@@ -63,7 +84,8 @@ export function chartData(response: UsageResponse, split: SplitBy): ChartData<'b
         yAxisID: 'requests',
         borderColor: '#d32f2f',
         backgroundColor: '#d32f2f',
-        tension: 0.2,
+        // Monotone: the curve never passes above a peak or below zero between two days (a plain tension did).
+        cubicInterpolationMode: 'monotone' as const,
         pointRadius: 2,
       },
     ],

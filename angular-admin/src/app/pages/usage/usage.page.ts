@@ -50,7 +50,7 @@ export class UsagePage {
     return usage ? chartData(usage, this.split()) : null;
   });
   protected readonly rows = computed(() => breakdown(this.usage()?.series ?? []));
-  protected readonly breakdownColumns = ['key', 'model', 'requests', 'prompt_tokens', 'completion_tokens', 'failed_requests'];
+  protected readonly breakdownColumns = ['key', 'model', 'requests', 'prompt_tokens', 'completion_tokens', 'tokens', 'failed_requests'];
   /** The range per upstream (Ollama server); `upstream: null` = served by none. */
   protected readonly upstreams = computed(() => this.usage()?.upstreams ?? []);
   protected readonly upstreamColumns = ['upstream', 'requests', 'prompt_tokens', 'completion_tokens', 'failed_requests'];
