@@ -451,6 +451,23 @@ describeBrowser('the admin UI in headless Chromium', () => {
       await sound('key deleted');
     });
 
+    it('shows the overview: today, the last hour, the servers and the key nearest its limit', async () => {
+      await page.getByTestId('nav-overview').click();
+      await page.getByTestId('overview-rpm').waitFor();
+      await page.getByTestId(`overview-near-${name}`).waitFor();
+      expect(await page.getByTestId('overview-upstream-ollama').innerText()).toContain('up');
+      await sound('overview');
+      await page.screenshot({ path: join(ARTIFACTS, `admin-overview-${size}.png`), fullPage: true });
+    });
+
+    it('shows the accounts page with its form fitting', async () => {
+      await page.getByTestId('nav-accounts').click();
+      await page.getByTestId('account-create-form').waitFor();
+      await sound('accounts');
+      expect(await formProblems('app-accounts-page')).toEqual([]);
+      await page.screenshot({ path: join(ARTIFACTS, `admin-accounts-${size}.png`), fullPage: true });
+    });
+
     it('shows usage', async () => {
       await page.getByTestId('nav-usage').click();
       await page.getByTestId('usage-chart').locator('canvas').waitFor();
@@ -529,7 +546,7 @@ describeBrowser('the admin UI in headless Chromium', () => {
     await page.getByTestId('login-username').fill('admin');
     await page.getByTestId('login-password').fill(ADMIN_PASSWORD);
     await page.getByTestId('login-submit').click();
-    await page.getByTestId('key-table').waitFor();
+    await page.getByTestId('overview-requests-today').waitFor();
     await page.getByTestId('nav-accounts').click();
     await page.getByTestId('account-create-form').waitFor();
     await page.getByTestId('account-username').fill('vera');
@@ -552,6 +569,9 @@ describeBrowser('the admin UI in headless Chromium', () => {
     await page.getByTestId('login-username').fill('vera');
     await page.getByTestId('login-password').fill('vera-browser-password-01');
     await page.getByTestId('login-submit').click();
+    // A viewer lands on the overview too (reading is all it does), then opens the keys.
+    await page.getByTestId('overview-requests-today').waitFor();
+    await page.getByTestId('nav-keys').click();
     await page.getByTestId('key-table').waitFor();
     await page.getByTestId('viewer-notice').waitFor();
     expect(await page.getByTestId('signed-in-as').innerText()).toContain('vera');
@@ -575,6 +595,8 @@ describeBrowser('the admin UI in headless Chromium', () => {
     await page.getByTestId('login-username').fill('vera');
     await page.getByTestId('login-password').fill('vera-browser-password-02');
     await page.getByTestId('login-submit').click();
+    await page.getByTestId('overview-requests-today').waitFor();
+    await page.getByTestId('nav-keys').click();
     await page.getByTestId('viewer-notice').waitFor();
     await page.getByTestId('logout').click();
     await page.getByTestId('login-password').waitFor();
