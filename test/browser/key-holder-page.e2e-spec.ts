@@ -72,7 +72,9 @@ describeBrowser('the key holder page (/me) in headless Chromium', () => {
   const alertText = async () => (await page.getByRole('alert').innerText()).replace(/\n+/g, '\n');
 
   /** The page fits the viewport's width: no sideways scrolling of the page itself. */
-  const sidewaysOverflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  // (Browser code as strings: this project's type check has no DOM library.)
+  const sidewaysOverflow = () => page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+  const storedKey = () => page.evaluate<string | null>("sessionStorage.getItem('llmproxy.key')");
 
   it('shows the pasted key’s limits, usage, reset times, models and snippets, and the numbers go up after a request', async () => {
     await page.goto(`${gateway.proxyUrl}/me`);
@@ -123,10 +125,10 @@ describeBrowser('the key holder page (/me) in headless Chromium', () => {
     }
     await page.getByRole('button', { name: 'Copy the curl (OpenAI dialect) example' }).click();
     await eventually(async () => expect(await text('status')).toBe('Copied the curl (OpenAI dialect) example.'));
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(curl);
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(curl);
 
     // Kept in the tab: a reload shows the key's numbers again without pasting.
-    expect(await page.evaluate(() => sessionStorage.getItem('llmproxy.key'))).toBe(key);
+    expect(await storedKey()).toBe(key);
     await page.reload();
     await page.getByTestId('result').waitFor();
     expect(await text('day-requests')).toBe('1 of 50 requests (49 left)');
@@ -140,14 +142,14 @@ describeBrowser('the key holder page (/me) in headless Chromium', () => {
     await page.getByTestId('snippet-code-codex').waitFor();
     expect(await sidewaysOverflow()).toBeLessThanOrEqual(0);
     // Every part of the page within the screen's width (a long snippet scrolls inside its own box).
-    const outside = await page.evaluate(() =>
-      [...document.querySelectorAll('main, h1, h2, h3, h4, p, form, input, button, dl, dt, dd, meter, pre, li, section')]
-        .filter((node) => {
-          const box = node.getBoundingClientRect();
-          return box.width > 0 && (box.left < 0 || box.right > document.documentElement.clientWidth + 0.5);
-        })
-        .map((node) => `${node.tagName.toLowerCase()}${node.id ? `#${node.id}` : ''}`),
-    );
+    const parts = await page.evaluate<number>(`document.querySelectorAll('main, h1, h2, h3, h4, p, form, input, button, dl, dt, dd, meter, pre, li, section').length`);
+    expect(parts).toBeGreaterThan(50);
+    const outside = await page.evaluate<string[]>(`[...document.querySelectorAll('main, h1, h2, h3, h4, p, form, input, button, dl, dt, dd, meter, pre, li, section')]
+      .filter((node) => {
+        const box = node.getBoundingClientRect();
+        return box.width > 0 && (box.left < 0 || box.right > document.documentElement.clientWidth + 0.5);
+      })
+      .map((node) => node.tagName.toLowerCase() + (node.id ? '#' + node.id : ''))`);
     expect(outside).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, 'key-holder-page-phone.png'), fullPage: true });
   });
@@ -155,7 +157,7 @@ describeBrowser('the key holder page (/me) in headless Chromium', () => {
   it('forgets the key: gone from the page and from sessionStorage', async () => {
     await page.getByRole('button', { name: 'Forget key' }).click();
     expect(await page.getByTestId('result').isHidden()).toBe(true);
-    expect(await page.evaluate(() => sessionStorage.getItem('llmproxy.key'))).toBeNull();
+    expect(await storedKey()).toBeNull();
     expect(await page.getByLabel('API key').inputValue()).toBe('');
     expect(await page.content()).not.toContain(key);
     expect(await text('status')).toContain('forgotten');
@@ -177,7 +179,7 @@ describeBrowser('the key holder page (/me) in headless Chromium', () => {
     await page.getByRole('button', { name: 'Show' }).click();
     await page.getByRole('alert').waitFor();
     expect(await alertText()).toBe('The gateway does not accept this key.\nIt says: invalid API key');
-    expect(await page.evaluate(() => sessionStorage.getItem('llmproxy.key'))).toBeNull();
+    expect(await storedKey()).toBeNull();
 
     // Not even sent: a header cannot carry it.
     const sent = requests.length;
@@ -204,7 +206,7 @@ describeBrowser('the key holder page (/me) in headless Chromium', () => {
     await page.getByRole('button', { name: 'Show' }).click();
     await eventually(async () => expect(await page.getByRole('alert').innerText()).toContain(`Could not reach the gateway at ${new URL(gateway.proxyUrl).origin}.`));
     await page.unroute('**/v1/usage');
-    expect(await page.evaluate(() => sessionStorage.getItem('llmproxy.key'))).toBeNull();
+    expect(await storedKey()).toBeNull();
   });
 
   it('sent the key nowhere but the Authorization header of same-origin GET /v1/usage and /v1/models, and logged no other error', () => {
