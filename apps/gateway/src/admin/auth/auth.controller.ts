@@ -1,13 +1,17 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../../common/public.decorator.js';
 import { AdminAuthService } from './admin-auth.service.js';
 import { refusal } from './admin.guard.js';
 import { bearerToken } from './bearer-token.js';
 import { clientAddress } from './client-address.js';
+import { ErrorBodySchema, ApiErrors } from '../../common/openapi/error-body.js';
 import { LoginDto } from './login.dto.js';
+import { LoginResponseSchema } from './login.schema.js';
 
 /** Login and logout. A failed login counts towards the same throttle as a wrong Bearer on any admin route. */
+@ApiTags('auth')
 @Controller('api')
 export class AuthController {
   constructor(private readonly auth: AdminAuthService) {}
@@ -15,6 +19,10 @@ export class AuthController {
   @Public()
   @Post('login')
   @HttpCode(200)
+  @ApiOkResponse({ type: LoginResponseSchema })
+  @ApiErrors(400)
+  @ApiResponse({ status: 401, description: 'Wrong password (counts towards the throttle)', type: ErrorBodySchema })
+  @ApiResponse({ status: 429, description: 'Too many failed logins from this address; see Retry-After', type: ErrorBodySchema, headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds' } } })
   async login(@Body() dto: LoginDto, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<{ token: string; expires_at: string }> {
     const result = await this.auth.login(dto.password, clientAddress(request));
     if (result.outcome !== 'ok') throw refusal(result, response, 'wrong password');
@@ -23,6 +31,7 @@ export class AuthController {
 
   @Post('logout')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The session token is revoked (sending ADMIN_PASSWORD revokes nothing).' })
   async logout(@Req() request: Request): Promise<void> {
     await this.auth.logout(bearerToken(request)!, clientAddress(request));
   }

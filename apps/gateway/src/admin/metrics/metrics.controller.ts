@@ -1,4 +1,5 @@
 import { Controller, Get, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { GatewayMetrics } from '../../core/metrics.js';
 import { AcceptsMetricsToken } from './metrics-token.js';
@@ -10,6 +11,11 @@ export class MetricsController {
 
   @AcceptsMetricsToken()
   @Get('metrics')
+  @ApiTags('metrics')
+  @ApiSecurity('admin')
+  @ApiSecurity('metrics')
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } })
   async exposition(@Res() response: Response): Promise<void> {
     const { contentType, body } = await this.metrics.expose();
     response.setHeader('cache-control', 'no-store');
