@@ -161,6 +161,10 @@ describe('OpenAPI document', () => {
     expect(publicOnes.sort()).toEqual(['GET /healthz', 'GET /readyz', 'POST /api/login']);
   });
 
+  it('puts every operation under one tag', () => {
+    for (const item of Object.values(document.paths)) for (const method of HTTP_METHODS.filter((m) => item[m])) expect((item[method] as Operation & { tags?: string[] }).tags).toHaveLength(1);
+  });
+
   it('documents each request body and query exactly as the DTO validates it (no field missing or invented)', () => {
     const byOperationId = new Map<string, Operation>();
     for (const item of Object.values(document.paths)) for (const method of HTTP_METHODS) if (item[method]) byOperationId.set((item[method] as Operation).operationId!, item[method] as Operation);

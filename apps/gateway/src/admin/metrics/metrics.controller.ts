@@ -5,13 +5,13 @@ import { GatewayMetrics } from '../../core/metrics.js';
 import { AcceptsMetricsToken } from './metrics-token.js';
 
 /** Prometheus exposition of the whole process (both listeners share one registry). */
+@ApiTags('metrics')
 @Controller()
 export class MetricsController {
   constructor(private readonly metrics: GatewayMetrics) {}
 
   @AcceptsMetricsToken()
   @Get('metrics')
-  @ApiTags('metrics')
   @ApiSecurity('admin')
   @ApiSecurity('metrics')
   @ApiProduces('text/plain')
