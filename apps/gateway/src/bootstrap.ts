@@ -15,6 +15,7 @@ import { PostgresQuotaStore, QuotaService, SqliteQuotaStore } from '@llmproxy/qu
 import { defaultSettings, SettingsService } from '@llmproxy/settings';
 import { Scheduler, UpstreamPool, UpstreamRegistry } from '@llmproxy/upstreams';
 import { AdminAppModule } from './admin/admin-app.module.js';
+import { serveOpenApi } from './admin/openapi/openapi.js';
 import { GatewayExpressAdapter } from './core/express-adapter.js';
 import { ListenerDrain } from './core/listener-drain.js';
 import { createAppLogger, NestWinstonLogger } from './core/logger.js';
@@ -32,6 +33,8 @@ export interface RunningGateway {
   proxyUrl: string;
   adminUrl: string;
   shared: SharedResources;
+  /** The admin listener's Nest app (tests read its routes). */
+  adminApp: INestApplication;
   /**
    * The one shutdown path: both listeners stop accepting; requests and streams in flight get
    * `graceMs` (default SHUTDOWN_GRACE_S) to finish; the rest are cut with an in-band error; every
@@ -87,6 +90,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     });
     admin.useLogger(nestLogger);
     harden(admin, config);
+    serveOpenApi(admin, proxy, { host: config.proxy.host, port: proxyPort });
     apps.push(admin);
     await admin.listen(config.admin.port, config.admin.host);
   } catch (error) {
@@ -133,6 +137,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     proxyUrl,
     adminUrl,
     shared,
+    adminApp: admin,
     close: (options = {}) => (closing ??= shutDown(options.graceMs ?? config.shutdownGraceMs)),
   };
 }
