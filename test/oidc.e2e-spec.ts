@@ -143,6 +143,25 @@ describe('single sign-on with OpenID Connect (a real provider on 127.0.0.1)', ()
     // No password ever opens that account.
     const byPassword = await call('/api/login', { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.7' }, body: JSON.stringify({ username: 'oidc:alice', password: 'sso' }) });
     expect(byPassword.status).toBe(401);
+    // Nor can an admin give it one, or rename it into a local account.
+    const accounts = (await (await gateway!.admin('/api/accounts')).json()) as { id: number; username: string }[];
+    const id = accounts.find((account) => account.username === 'oidc:alice')!.id;
+    expect((await gateway!.admin(`/api/accounts/${id}`, { method: 'PATCH', body: JSON.stringify({ password: 'a-long-enough-password' }) })).status).toBe(409);
+    expect((await gateway!.admin(`/api/accounts/${id}`, { method: 'PATCH', body: JSON.stringify({ username: 'alice' }) })).status).toBe(409);
+  });
+
+  it('sets the role from the claim again at every login', async () => {
+    const accounts = (await (await gateway!.admin('/api/accounts')).json()) as { id: number; username: string }[];
+    const id = accounts.find((account) => account.username === 'oidc:alice')!.id;
+    // oidc:alice is the only stored admin so far: the last-admin rule of the accounts API holds for it too.
+    expect((await gateway!.admin(`/api/accounts/${id}`, { method: 'PATCH', body: JSON.stringify({ role: 'viewer' }) })).status).toBe(409);
+    const local = { username: 'ops', role: 'admin', password: 'a-long-enough-password' };
+    expect((await gateway!.admin('/api/accounts', { method: 'POST', body: JSON.stringify(local) })).status).toBe(201);
+    expect((await gateway!.admin(`/api/accounts/${id}`, { method: 'PATCH', body: JSON.stringify({ role: 'viewer' }) })).status).toBe(200);
+    const { session } = await signIn(gateway!, 'alice');
+    expect(session).toMatchObject({ username: 'oidc:alice', role: 'admin' });
+    const audit = (await (await gateway!.admin('/api/audit?limit=20')).json()) as AuditEntry[];
+    expect(audit.find((entry) => entry.action === 'account.update' && entry.actor === 'oidc:alice')?.changes).toMatchObject({ role: { old: 'viewer', new: 'admin' } });
   });
 
   it('signs in a member of a viewer group as a viewer, whose writes answer 403', async () => {

@@ -45,7 +45,8 @@ export class OidcController {
     this.required();
     let started: Awaited<ReturnType<OidcLoginService['start']>>;
     try {
-      started = await this.oidc.start(`${request.protocol}://${request.get('host') ?? 'localhost'}`);
+      // protocol and host as the browser used them (with TRUST_PROXY, as the reverse proxy forwarded them).
+      started = await this.oidc.start(`${request.protocol}://${request.host}`);
     } catch {
       page(response, 502, 'Single sign-on is unavailable', 'The identity provider could not be reached or its configuration could not be read. Try again later, or log in with a password.');
       return;
