@@ -1,24 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { adminUiDirectory } from '../../apps/gateway/src/admin/ui/ui-directory.js';
+import type { Browser, Page } from 'playwright-core';
 import { startFakeOllama, type FakeOllama } from '../upstream/fake-ollama.js';
+import { ARTIFACTS, describeInBrowser, launchChromium } from '../support/browser.js';
 import { testDatabases } from '../support/databases.js';
 import { ADMIN_PASSWORD, eventually, startTestGateway, type TestGateway } from '../support/gateway.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** Screenshots land here (gitignored); CI keeps them as the run's artifacts. */
-export const ARTIFACTS = join(process.cwd(), 'test-artifacts');
-
-const missing = [
-  !existsSync(CHROMIUM) && `Chromium at ${CHROMIUM} (apt-get install chromium)`,
-  !adminUiDirectory() && 'the built admin UI (npm --prefix angular-admin run build)',
-].filter(Boolean);
-if (missing.length > 0 && process.env.REQUIRE_BROWSER === '1') {
-  throw new Error(`REQUIRE_BROWSER=1 but the browser test cannot run without ${missing.join(' and ')}`);
-}
-if (missing.length > 0) console.warn(`SKIPPING the browser test: no ${missing.join(' and ')}`);
-const describeBrowser = missing.length > 0 ? describe.skip : describe;
+const describeBrowser = describeInBrowser('the browser test', { needsAdminUi: true });
 
 const [database] = await testDatabases();
 
@@ -33,20 +21,7 @@ describeBrowser('the admin UI in headless Chromium', () => {
     upstream = await startFakeOllama();
     // Polls every second: the upstreams page shows what the last poll saw.
     gateway = await startTestGateway(await database!.create(), upstream.url, { UPSTREAM_POLL_S: '1' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-dev-shm-usage',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(15_000);
   });

@@ -1,19 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { startFakeOllama, type FakeOllama } from '../upstream/fake-ollama.js';
+import { ARTIFACTS, describeInBrowser, launchChromium } from '../support/browser.js';
 import { testDatabases } from '../support/databases.js';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** Screenshots land here (gitignored); CI keeps them as the run's artifacts. */
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
-
-// Unlike the admin UI's test, this page needs no build step: only Chromium.
-const missing = !existsSync(CHROMIUM);
-if (missing && process.env.REQUIRE_BROWSER === '1') throw new Error(`REQUIRE_BROWSER=1 but the browser test cannot run without Chromium at ${CHROMIUM} (apt-get install chromium)`);
-if (missing) console.warn(`SKIPPING the key holder page's browser test: no Chromium at ${CHROMIUM}`);
-const describeBrowser = missing ? describe.skip : describe;
+const describeBrowser = describeInBrowser("the key holder page's browser test");
 
 const [database] = await testDatabases();
 
@@ -37,11 +30,7 @@ describeBrowser('the key holder page (/me) in headless Chromium', () => {
     // Other keys the page must say nothing about.
     const other = await gateway.createKey({ name: 'someone-else', daily_request_limit: 7 });
     expect((await chat(other.key)).status).toBe(200);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1366, height: 768 }, timezoneId: 'America/New_York', locale: 'en-US' });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gateway.proxyUrl });
     page = await context.newPage();

@@ -1,25 +1,14 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { AuditEntry } from '@llmproxy/api-types';
-import { adminUiDirectory } from '../../apps/gateway/src/admin/ui/ui-directory.js';
 import { startFakeOllama, type FakeOllama } from '../upstream/fake-ollama.js';
+import { ARTIFACTS, describeInBrowser, launchChromium } from '../support/browser.js';
 import { testDatabases } from '../support/databases.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { OIDC_CLIENT, startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
-
-const missing = [
-  !existsSync(CHROMIUM) && `Chromium at ${CHROMIUM} (apt-get install chromium)`,
-  !adminUiDirectory() && 'the built admin UI (npm --prefix angular-admin run build)',
-].filter(Boolean);
-if (missing.length > 0 && process.env.REQUIRE_BROWSER === '1') {
-  throw new Error(`REQUIRE_BROWSER=1 but the browser test cannot run without ${missing.join(' and ')}`);
-}
-if (missing.length > 0) console.warn(`SKIPPING the single sign-on browser test: no ${missing.join(' and ')}`);
-const describeBrowser = missing.length > 0 ? describe.skip : describe;
+const describeBrowser = describeInBrowser('the single sign-on browser test', { needsAdminUi: true });
 
 const [database] = await testDatabases();
 
@@ -44,7 +33,7 @@ describeBrowser('single sign-on in headless Chromium, against a real OpenID prov
       OIDC_PROVIDER_NAME: 'Test IdP',
     });
     provider.setRedirectUris([`${gateway.adminUrl}/api/oidc/callback`]);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
