@@ -2,51 +2,19 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { ModulesContainer } from '@nestjs/core';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { getMetadataStorage } from 'class-validator';
 import { OPENAPI_JSON_PATH, OPENAPI_PAGE_PATH } from '../apps/gateway/src/admin/openapi/openapi.js';
 import { testDatabases } from './support/databases.js';
+import { OpenApiChecker, type Document, type Operation } from './support/openapi-checker.js';
 import { ADMIN_PASSWORD, closeWithFakeOllama, eventually, startWithFakeOllama, type TestGateway } from './support/gateway.js';
 import type { FakeOllama } from './upstream/fake-ollama.js';
 
-// ajv-formats is CommonJS: its default export arrives as the module object under Jest's ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
-
 type Json = Record<string, unknown>;
-interface Operation {
-  operationId?: string;
-  parameters?: { name: string; in: string }[];
-  requestBody?: { content: Record<string, { schema: Json }> };
-  responses: Record<string, { content?: Record<string, { schema?: Json }>; headers?: Record<string, Json> }>;
-  security?: Record<string, string[]>[];
-}
-interface Document {
-  openapi: string;
-  paths: Record<string, Record<string, Operation> & { servers?: { url: string }[] }>;
-  components: { schemas: Record<string, Json>; securitySchemes: Record<string, Json> };
-}
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
 
 /** Express's `/api/api-keys/:id` as OpenAPI writes it: `/api/api-keys/{id}`. */
 const openApiPath = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-
-/**
- * Each object schema with `properties` and no word on others gets `additionalProperties: false`
- * (a copy): an answer with a field the document does not name fails, so answers and document
- * cannot drift apart unnoticed.
- */
-function closed(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(closed);
-  if (typeof value !== 'object' || value === null) return value;
-  const copy = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, closed(inner)])) as Json;
-  const isObject = copy.type === 'object' || (Array.isArray(copy.type) && copy.type.includes('object'));
-  if (isObject && typeof copy.properties === 'object' && copy.additionalProperties === undefined) {
-    copy.additionalProperties = false;
-  }
-  return copy;
-}
 
 const [sqlite] = await testDatabases();
 
@@ -54,56 +22,18 @@ describe('OpenAPI document', () => {
   let upstream: FakeOllama | undefined;
   let gateway: TestGateway;
   let document: Document;
-  let ajv: Ajv2020;
+  let checker: OpenApiChecker;
 
   beforeAll(async () => {
     ({ upstream, gateway } = await startWithFakeOllama(await sqlite!.create()));
-    const response = await fetch(`${gateway.adminUrl}${OPENAPI_JSON_PATH}`);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    document = (await response.json()) as Document;
-    ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
-    // The paths' schemas point into components: the whole (closed) document is one schema resource.
-    ajv.addSchema({ $id: 'https://llmproxy.invalid/openapi.json', ...(closed(document) as Json) });
+    checker = await OpenApiChecker.load(gateway.adminUrl);
+    document = checker.document;
   });
 
   afterAll(() => closeWithFakeOllama({ gateway, upstream }));
 
-  const pointer = (...parts: string[]) => parts.map((part) => part.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
-  const operation = (method: string, path: string): Operation => {
-    const found = document.paths[path]?.[method.toLowerCase()] as Operation | undefined;
-    if (!found) throw new Error(`the document has no ${method} ${path}`);
-    return found;
-  };
-
-  /**
-   * The answer's status is documented for the operation and its JSON body matches the documented
-   * schema. Returns the body.
-   */
-  async function conforms(method: string, path: string, response: Response): Promise<unknown> {
-    const documented = operation(method, path).responses[String(response.status)];
-    if (!documented) throw new Error(`${method} ${path} answered ${response.status}, which the document does not list`);
-    if (response.status === 204) {
-      expect(documented.content).toBeUndefined();
-      return undefined;
-    }
-    // A redirect (the browser's single sign-on hops): what matters is where it goes, which the
-    // document names as the Location header; its body is Express's "Redirecting to …", not API.
-    if (response.status >= 300 && response.status < 400) {
-      expect(Object.keys(documented.headers ?? {})).toContain('Location');
-      const location = response.headers.get('location');
-      expect(location).toBeTruthy();
-      return location;
-    }
-    const type = response.headers.get('content-type')!.split(';')[0]!;
-    expect(Object.keys(documented.content ?? {})).toContain(type);
-    if (type !== 'application/json') return response.text();
-    const body: unknown = await response.json();
-    const ref = `https://llmproxy.invalid/openapi.json#/${pointer('paths', path, method.toLowerCase(), 'responses', String(response.status), 'content', type, 'schema')}`;
-    const validate = ajv.getSchema(ref) ?? ajv.compile({ $ref: ref });
-    if (!validate(body)) throw new Error(`${method} ${path} ${response.status}: the body does not match its schema: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`);
-    return body;
-  }
+  const operation = (method: string, path: string) => checker.operation(method, path);
+  const conforms = (method: string, path: string, response: Response) => checker.conforms(method, path, response);
 
   const admin = (method: string, path: string, body?: unknown) => gateway.admin(path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 
