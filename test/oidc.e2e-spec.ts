@@ -2,16 +2,21 @@ import type { AuditEntry, AuthMethods, LoginResponse, MeView } from '@llmproxy/a
 import { ADMIN_PASSWORD, closeWithFakeOllama, startWithFakeOllama, type TestGateway } from './support/gateway.js';
 import type { FakeOllama } from './upstream/fake-ollama.js';
 import { testDatabases } from './support/databases.js';
+import { OpenApiChecker } from './support/openapi-checker.js';
 import { OIDC_CLIENT, startTestProvider, type TestProvider } from './support/oidc-provider.js';
 
 /**
  * Single sign-on against a real OpenID provider (oidc-provider on 127.0.0.1), driven hop by hop
  * with plain HTTP as a browser would: redirects followed by hand, cookies kept per host and path,
- * the provider's own login and consent forms submitted. Nothing of the protocol is mocked.
+ * the provider's own login and consent forms submitted. Nothing of the protocol is mocked. The
+ * gateway's answers are checked against its OpenAPI document (redirects, pages and JSON alike).
  */
 
 const databases = await testDatabases();
 const sqlite = databases.find((database) => database.name === 'sqlite')!;
+
+/** The OpenAPI document of the gateway under test (set in beforeAll). */
+let openApi: OpenApiChecker;
 
 /** A browser's cookies, enough for these hops: per name, with the path they were set for (ports share cookies, as in browsers). */
 class CookieJar {
@@ -58,6 +63,8 @@ async function hop(jar: CookieJar, url: URL, init: RequestInit = {}): Promise<Re
 async function signInAtProvider(gateway: TestGateway, jar: CookieJar, login: string): Promise<URL> {
   let url = new URL('/api/oidc/login', gateway.adminUrl);
   let response = await hop(jar, url);
+  expect(response.status).toBe(303);
+  await openApi.conforms('GET', '/api/oidc/login', response);
   for (let hops = 0; hops < 20; hops++) {
     if (response.status >= 300 && response.status < 400) {
       const next = new URL(response.headers.get('location')!, url);
@@ -84,11 +91,12 @@ async function signIn(gateway: TestGateway, login: string): Promise<{ callback: 
   const jar = new CookieJar();
   const callbackUrl = await signInAtProvider(gateway, jar, login);
   const callback = await hop(jar, callbackUrl);
-  if (callback.status !== 303) return { callback, page: await callback.text() };
-  expect(callback.headers.get('location')).toBe('/login?sso=1');
+  const answer = await openApi.conforms('GET', '/api/oidc/callback', callback);
+  if (callback.status !== 303) return { callback, page: answer as string };
+  expect(answer).toBe('/login?sso=1');
   const pickUp = await hop(jar, new URL('/api/oidc/session', gateway.adminUrl), { method: 'POST' });
   expect(pickUp.status).toBe(200);
-  return { callback, session: (await pickUp.json()) as LoginResponse };
+  return { callback, session: (await openApi.conforms('POST', '/api/oidc/session', pickUp)) as LoginResponse };
 }
 
 const asSession = (token: string, init: RequestInit = {}) => ({ ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
@@ -116,6 +124,7 @@ describe('single sign-on with OpenID Connect (a real provider on 127.0.0.1)', ()
     }));
     // OIDC_REDIRECT_URL unset: the callback is derived from the origin the browser used.
     provider.setRedirectUris([`${gateway.adminUrl}/api/oidc/callback`]);
+    openApi = await OpenApiChecker.load(gateway.adminUrl);
   });
 
   afterAll(async () => {
@@ -124,7 +133,7 @@ describe('single sign-on with OpenID Connect (a real provider on 127.0.0.1)', ()
   });
 
   it('tells the login page that single sign-on is on, and keeps the password login', async () => {
-    const methods = (await (await call('/api/auth-methods')).json()) as AuthMethods;
+    const methods = (await openApi.conforms('GET', '/api/auth-methods', await call('/api/auth-methods'))) as AuthMethods;
     expect(methods).toEqual({ password: true, sso: { name: 'Test IdP', login_url: '/api/oidc/login' } });
   });
 
@@ -191,8 +200,10 @@ describe('single sign-on with OpenID Connect (a real provider on 127.0.0.1)', ()
     callbackUrl.searchParams.set('state', `${callbackUrl.searchParams.get('state')}x`);
     const callback = await hop(jar, callbackUrl);
     expect(callback.status).toBe(400);
-    expect(await callback.text()).toContain('Sign-in failed');
-    expect((await hop(jar, new URL('/api/oidc/session', gateway!.adminUrl), { method: 'POST' })).status).toBe(401);
+    expect(await openApi.conforms('GET', '/api/oidc/callback', callback)).toContain('Sign-in failed');
+    const nothing = await hop(jar, new URL('/api/oidc/session', gateway!.adminUrl), { method: 'POST' });
+    expect(nothing.status).toBe(401);
+    await openApi.conforms('POST', '/api/oidc/session', nothing);
     expect(await lastFailureReason()).toMatch(/state/i);
   });
 
@@ -236,6 +247,7 @@ describe('single sign-on settings', () => {
     ({ upstream, gateway } = await startWithFakeOllama(await sqlite.create()));
     expect(await (await fetch(`${gateway.adminUrl}/api/auth-methods`)).json()).toEqual({ password: true, sso: null });
     expect((await fetch(`${gateway.adminUrl}/api/oidc/login`, { redirect: 'manual' })).status).toBe(404);
+    // (test/openapi.e2e-spec.ts checks these answers against the document.)
   });
 
   it('OIDC_ONLY: the page offers only single sign-on, named accounts cannot use a password, ADMIN_PASSWORD still works', async () => {
@@ -245,15 +257,18 @@ describe('single sign-on settings', () => {
       OIDC_ADMIN_VALUES: 'admins',
       OIDC_ONLY: 'true',
     }));
-    expect(await (await fetch(`${gateway.adminUrl}/api/auth-methods`)).json()).toEqual({ password: false, sso: { name: 'single sign-on', login_url: '/api/oidc/login' } });
+    openApi = await OpenApiChecker.load(gateway.adminUrl);
+    expect(await openApi.conforms('GET', '/api/auth-methods', await fetch(`${gateway.adminUrl}/api/auth-methods`))).toEqual({ password: false, sso: { name: 'single sign-on', login_url: '/api/oidc/login' } });
     expect((await gateway.admin('/api/accounts', { method: 'POST', body: JSON.stringify({ username: 'local', role: 'admin', password: 'a-long-enough-password' }) })).status).toBe(201);
     const json = { 'content-type': 'application/json' };
-    expect((await fetch(`${gateway.adminUrl}/api/login`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'local', password: 'a-long-enough-password' }) })).status).toBe(403);
+    const refused = await fetch(`${gateway.adminUrl}/api/login`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'local', password: 'a-long-enough-password' }) });
+    expect(refused.status).toBe(403);
+    await openApi.conforms('POST', '/api/login', refused);
     expect((await fetch(`${gateway.adminUrl}/api/login`, { method: 'POST', headers: json, body: JSON.stringify({ password: ADMIN_PASSWORD }) })).status).toBe(200);
     expect((await gateway.admin('/api/me')).status).toBe(200);
     // The provider unreachable: a page saying so, not a stack trace.
     const down = await fetch(`${gateway.adminUrl}/api/oidc/login`, { redirect: 'manual' });
     expect(down.status).toBe(502);
-    expect(await down.text()).toContain('Single sign-on is unavailable');
+    expect(await openApi.conforms('GET', '/api/oidc/login', down)).toContain('Single sign-on is unavailable');
   });
 });

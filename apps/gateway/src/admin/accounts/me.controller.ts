@@ -1,6 +1,8 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Put, Req, Res } from '@nestjs/common';
 import type { MeView } from '@llmproxy/api-types';
+import { ApiBadRequestResponse, ApiConflictResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { ErrorBodySchema } from '../../common/openapi/error-body.js';
 import { AdminAuthService } from '../auth/admin-auth.service.js';
 import { refusal } from '../auth/admin.guard.js';
 import { principalOf } from '../auth/admin-principal.js';
@@ -8,13 +10,16 @@ import { clientAddress } from '../auth/client-address.js';
 import { AnyRole } from '../auth/roles.js';
 import { isSsoUsername } from '../auth/oidc/sso-username.js';
 import { ChangePasswordDto } from './account.dto.js';
+import { MeViewSchema } from './account.schema.js';
 
 /** The signed-in account: who it is (the UI hides what its role may not do), and its own password. */
+@ApiTags('accounts')
 @Controller('api/me')
 export class MeController {
   constructor(private readonly auth: AdminAuthService) {}
 
   @Get()
+  @ApiOkResponse({ type: MeViewSchema })
   me(@Req() request: Request): MeView {
     const principal = principalOf(request);
     return { username: principal.username, role: principal.role, built_in: principal.accountId === null, sso: principal.accountId !== null && isSsoUsername(principal.username) };
@@ -24,6 +29,9 @@ export class MeController {
   @AnyRole()
   @Put('password')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Changed; the account\'s other sessions are ended.' })
+  @ApiBadRequestResponse({ type: ErrorBodySchema, description: 'Invalid, or a wrong current password (which counts towards the login throttle)' })
+  @ApiConflictResponse({ type: ErrorBodySchema, description: 'The built-in admin (its password is ADMIN_PASSWORD) or an SSO account (no password here)' })
   async changePassword(@Body() dto: ChangePasswordDto, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<void> {
     const result = await this.auth.changeOwnPassword(principalOf(request), dto.current_password, dto.new_password, clientAddress(request));
     // 400, not 401: the session is fine, only the form is wrong (a UI signs out on 401).

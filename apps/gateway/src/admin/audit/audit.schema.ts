@@ -12,6 +12,9 @@ export class AuditEntrySchema implements AuditEntry {
   @ApiProperty({ example: 'key.create' })
   action!: string;
 
+  @ApiProperty({ type: String, nullable: true, description: 'The admin account behind the change (its username then); null for the CLI, failed logins and rows from before named admins.' })
+  actor!: string | null;
+
   @ApiProperty({ type: String, nullable: true })
   target_type!: string | null;
 

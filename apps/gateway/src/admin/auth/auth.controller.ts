@@ -24,6 +24,7 @@ export class AuthController {
   @ApiOkResponse({ type: LoginResponseSchema })
   @ApiErrors(400)
   @ApiResponse({ status: 401, description: 'Wrong username or password (counts towards the throttle)', type: ErrorBodySchema })
+  @ApiResponse({ status: 403, description: 'OIDC_ONLY: a named account signs in with single sign-on; only the built-in admin (ADMIN_PASSWORD) may use a password', type: ErrorBodySchema })
   @ApiResponse({ status: 429, description: 'Too many failed logins from this address; see Retry-After', type: ErrorBodySchema, headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds' } } })
   async login(@Body() dto: LoginDto, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<LoginResponse> {
     const result = await this.auth.login(dto.username, dto.password, clientAddress(request));

@@ -8,6 +8,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type OperationObjec
 import type { Request } from 'express';
 import { ErrorBodySchema } from '../../common/openapi/error-body.js';
 import { IS_PUBLIC } from '../../common/public.decorator.js';
+import { mayCall, ROLE_RULE, type RoleRule } from '../auth/roles.js';
 import { proxyInfo, type ProxyListener } from '../proxy-info/proxy-info.js';
 
 /** The OpenAPI document, on the admin listener, without credentials (it holds no secret). */
@@ -24,7 +25,8 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
  * controllers and DTOs, plus GET /v1/usage from the proxy app (with a `servers` entry naming the
  * proxy listener). What the admin guard does is derived, not written per route: routes marked
  * @Public() need no credential; every other admin route needs `Bearer` (scheme `admin`) and may
- * answer 401 and 429.
+ * answer 401 and 429, and 403 where the role rule (roles.ts: @AnyRole(), @AdminOnly(), or the
+ * default: reads only) shuts out a viewer.
  */
 export function openApiDocument(admin: INestApplication, proxy: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -33,6 +35,7 @@ export function openApiDocument(admin: INestApplication, proxy: INestApplication
     .setDescription(
       'The admin API of llmproxy (admin port), and the key holder\'s `GET /v1/usage` (proxy port). ' +
         'Admin routes take `Authorization: Bearer <ADMIN_PASSWORD>` or `Bearer <token from POST /api/login>`. ' +
+        'Named accounts have a role: a `viewer` may read (not the accounts) and gets 403 from every other route, except logging out and changing its own password. ' +
         'Ten wrong credentials from one address within a minute answer 429 with Retry-After on every admin route. ' +
         'The Ollama, OpenAI and Anthropic dialects of the proxy port are those APIs\' own and are not described here.',
     )
@@ -45,7 +48,7 @@ export function openApiDocument(admin: INestApplication, proxy: INestApplication
     .build();
   const options = { operationIdFactory: operationId };
   const document = SwaggerModule.createDocument(admin, config, options);
-  guardOperations(document, publicOperations(admin));
+  guardOperations(document, routeMarks(admin));
 
   const proxyDocument = SwaggerModule.createDocument(proxy, config, options);
   for (const path of PROXY_PATHS) {
@@ -90,29 +93,41 @@ function operationId(controllerKey: string, methodKey: string): string {
   return `${controllerKey}_${methodKey}`;
 }
 
-/** The operation ids of the admin app's handlers marked @Public() (on the method or its controller). */
-function publicOperations(app: INestApplication): Set<string> {
-  const ids = new Set<string>();
+/** What the admin guard reads from each admin handler, by operation id: @Public(), and the role rule. */
+interface RouteMarks {
+  publicIds: Set<string>;
+  roleRules: Map<string, RoleRule | undefined>;
+}
+
+/**
+ * The marks of the admin app's handlers, read as the guard reads them (Reflector.getAllAndOverride
+ * over handler, then controller): @Public(), and @AnyRole() / @AdminOnly().
+ */
+function routeMarks(app: INestApplication): RouteMarks {
+  const marks: RouteMarks = { publicIds: new Set(), roleRules: new Map() };
   for (const module of app.get(ModulesContainer).values()) {
     for (const wrapper of module.controllers.values()) {
       const controller = wrapper.metatype as (new (...args: never[]) => unknown) | undefined;
       if (!controller?.prototype) continue;
-      const classPublic = Reflect.getMetadata(IS_PUBLIC, controller) === true;
       for (const name of Object.getOwnPropertyNames(controller.prototype)) {
         const handler = (controller.prototype as Record<string, unknown>)[name];
         if (typeof handler !== 'function' || name === 'constructor') continue;
-        if (classPublic || Reflect.getMetadata(IS_PUBLIC, handler) === true) ids.add(operationId(controller.name, name));
+        const id = operationId(controller.name, name);
+        const [isPublic, rule] = [IS_PUBLIC, ROLE_RULE].map((key) => (Reflect.getMetadata(key, handler) as unknown) ?? (Reflect.getMetadata(key, controller) as unknown));
+        if (isPublic === true) marks.publicIds.add(id);
+        marks.roleRules.set(id, rule as RoleRule | undefined);
       }
     }
   }
-  return ids;
+  return marks;
 }
 
 const UNAUTHORIZED = { description: 'No credential, or a wrong or expired one', type: ErrorBodySchema };
 const THROTTLED = { description: 'Too many wrong credentials from this address in the last minute; see Retry-After' };
+const FORBIDDEN = { description: 'The account is a viewer, which may not do this' };
 
-/** What the admin guard adds to each operation: its credential, and its 401 and 429. */
-function guardOperations(document: OpenAPIObject, publicIds: Set<string>): void {
+/** What the admin guard adds to each operation: its credential, its 401 and 429, and its 403 where a viewer is shut out. */
+function guardOperations(document: OpenAPIObject, { publicIds, roleRules }: RouteMarks): void {
   const errorRef = { $ref: '#/components/schemas/ApiErrorBody' };
   const json = { 'application/json': { schema: errorRef } };
   for (const item of Object.values(document.paths) as PathItemObject[]) {
@@ -127,6 +142,9 @@ function guardOperations(document: OpenAPIObject, publicIds: Set<string>): void 
       operation.security ??= [{ admin: [] }];
       const responses: ResponsesObject = operation.responses;
       responses['401'] ??= { description: UNAUTHORIZED.description, content: json };
+      // The guard's own rule decides: what a viewer may not call answers it 403.
+      if (!operation.operationId || !roleRules.has(operation.operationId)) throw new Error(`no handler found for operation ${operation.operationId ?? method}`);
+      if (!mayCall('viewer', method, roleRules.get(operation.operationId))) responses['403'] ??= { description: FORBIDDEN.description, content: json };
       responses['429'] ??= {
         description: THROTTLED.description,
         headers: { 'Retry-After': { description: 'Seconds', schema: { type: 'integer' } } },

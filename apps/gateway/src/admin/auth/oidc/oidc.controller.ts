@@ -1,6 +1,10 @@
 import { Controller, Get, HttpCode, NotFoundException, Post, Query, Req, Res, UnauthorizedException } from '@nestjs/common';
 import type { AuthMethods, LoginResponse } from '@llmproxy/api-types';
+import { ApiNotFoundResponse, ApiOkResponse, ApiQuery, ApiResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { ErrorBodySchema } from '../../../common/openapi/error-body.js';
+import { LoginResponseSchema } from '../login.schema.js';
+import { AuthMethodsSchema } from './auth-methods.schema.js';
 import { Public } from '../../../common/public.decorator.js';
 import { clientAddress } from '../client-address.js';
 import { OidcLoginService, type PendingLogin } from './oidc-login.service.js';
@@ -10,6 +14,12 @@ const PENDING_COOKIE = 'llmproxy_oidc';
 /** Hands the new session token to the UI once (POST /api/oidc/session), so it never travels in a URL. */
 const HANDOFF_COOKIE = 'llmproxy_sso';
 const PENDING_SECONDS = 600;
+
+/** How the OpenAPI document describes the browser-only answers (redirects and pages). */
+const SSO_OFF = 'Single sign-on is off (OIDC_ISSUER is not set)';
+const REDIRECT_LOCATION = { description: 'Where the browser goes next', schema: { type: 'string' } };
+const SET_COOKIE = { description: 'HttpOnly cookies holding the sign-in state', schema: { type: 'string' } };
+const HTML_PAGE = { 'text/html': { schema: { type: 'string' } } };
 const HANDOFF_SECONDS = 60;
 
 /**
@@ -25,12 +35,14 @@ const HANDOFF_SECONDS = 60;
  *    /login?sso=1, where the UI fetches it with POST /api/oidc/session. A user whose claim gives no
  *    role, or an answer that fails a check, gets a page saying so and no session.
  */
+@ApiTags('auth')
 @Controller('api')
 export class OidcController {
   constructor(private readonly oidc: OidcLoginService) {}
 
   @Public()
   @Get('auth-methods')
+  @ApiOkResponse({ type: AuthMethodsSchema })
   methods(): AuthMethods {
     const settings = this.oidc.enabled;
     return {
@@ -41,6 +53,9 @@ export class OidcController {
 
   @Public()
   @Get('oidc/login')
+  @ApiResponse({ status: 303, description: "For the browser, not for scripts: a redirect to the identity provider's authorization endpoint, with state, nonce and a PKCE challenge (kept in an HttpOnly cookie of this browser).", headers: { Location: REDIRECT_LOCATION, 'Set-Cookie': SET_COOKIE } })
+  @ApiResponse({ status: 502, description: "The identity provider's configuration could not be read: a page saying so", content: HTML_PAGE })
+  @ApiNotFoundResponse({ type: ErrorBodySchema, description: SSO_OFF })
   async login(@Req() request: Request, @Res() response: Response): Promise<void> {
     this.required();
     let started: Awaited<ReturnType<OidcLoginService['start']>>;
@@ -62,6 +77,13 @@ export class OidcController {
 
   @Public()
   @Get('oidc/callback')
+  @ApiQuery({ name: 'code', type: String, required: false, description: "The provider's authorization code (with state, iss and the rest of the provider's answer, checked by openid-client)." })
+  @ApiQuery({ name: 'state', type: String, required: false })
+  @ApiQuery({ name: 'error', required: false, description: 'The provider refused the sign-in.' })
+  @ApiResponse({ status: 303, description: 'Signed in: a redirect to /login?sso=1, with the session in a one-minute HttpOnly cookie for POST /api/oidc/session.', headers: { Location: REDIRECT_LOCATION, 'Set-Cookie': SET_COOKIE } })
+  @ApiResponse({ status: 400, description: 'The provider refused, or its answer failed a check (or was used already): a page saying so', content: HTML_PAGE })
+  @ApiResponse({ status: 403, description: "The user's role claim gives no role here: a page saying so, and no session", content: HTML_PAGE })
+  @ApiNotFoundResponse({ type: ErrorBodySchema, description: SSO_OFF })
   async callback(@Req() request: Request, @Res() response: Response, @Query('error') error?: string): Promise<void> {
     this.required();
     const pending = readPending(cookie(request, PENDING_COOKIE));
@@ -86,6 +108,9 @@ export class OidcController {
   @Public()
   @Post('oidc/session')
   @HttpCode(200)
+  @ApiOkResponse({ type: LoginResponseSchema, description: 'The session the callback opened (its cookie is cleared).' })
+  @ApiUnauthorizedResponse({ type: ErrorBodySchema, description: 'No single sign-on session to pick up (none, expired, or picked up already)' })
+  @ApiNotFoundResponse({ type: ErrorBodySchema, description: SSO_OFF })
   async session(@Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<LoginResponse> {
     this.required();
     const token = cookie(request, HANDOFF_COOKIE);
