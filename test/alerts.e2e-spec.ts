@@ -202,6 +202,15 @@ describe.each(databases)('alerts on $name', (database) => {
     }, 15_000);
     expect(delivery).toMatchObject({ attempts: 5, last_status: 500, last_error: 'HTTP 500 Internal Server Error' });
     expect(at('/dead')[0]!.headers['x-llmproxy-signature']).toBeUndefined(); // no secret, no signature
+    // A receiver that does not listen: the network error's code.
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const refused = (await post('/api/alerts/webhooks', { name: 'nobody', url: `http://127.0.0.1:${port}/hook`, events: ['test'] })).body as AlertWebhookView;
+    await post(`/api/alerts/webhooks/${refused.id}/test`, {});
+    await eventually(async () => expect((await deliveries(refused.id))[0]).toMatchObject({ last_error: 'fetch failed: ECONNREFUSED', last_status: null }));
+    expect((await call(`/api/alerts/webhooks/${refused.id}`, { method: 'DELETE' })).status).toBe(204);
   });
 
   it('writes Slack and Teams bodies', async () => {
@@ -279,6 +288,15 @@ describe.each(databases)('alerts on $name', (database) => {
     const changed = await call(`/api/alerts/webhooks/${main.id}`, { method: 'PATCH', body: JSON.stringify({ secret: `${SECRET}-new`, enabled: false }) });
     expect(changed.status).toBe(200);
     expect(changed.body).toMatchObject({ enabled: false, has_secret: true });
+    // Disabled: no more alerts, but a test still goes (signed with the new secret).
+    expect((await post(`/api/alerts/webhooks/${main.id}/test`, {})).status).toBe(202);
+    const tested = await eventually(() => {
+      const found = at('/main').filter((r) => r.body.event === 'test');
+      if (found.length === 0) throw new Error('no test yet');
+      return found[0]!;
+    });
+    expect(tested.verified).toBe(false); // signed with the new secret, which the receiver does not know
+    expect(tested.headers['x-llmproxy-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
     const removed = await post('/api/alerts/webhooks', { name: 'gone', url: `${receiver.url}/gone`, secret: SECRET, events: ['test'] });
     const goneId = (removed.body as AlertWebhookView).id;
     expect((await call(`/api/alerts/webhooks/${goneId}`, { method: 'DELETE' })).status).toBe(204);

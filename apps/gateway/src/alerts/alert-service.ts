@@ -20,6 +20,7 @@ export interface WebhookTarget {
   secret: string | null;
   format: AlertFormat;
   events: AlertEvent[];
+  enabled: boolean;
 }
 
 /** What an emitted alert needs before it goes out. */
@@ -111,7 +112,7 @@ export class AlertService {
     if (options.once && this.sentHere.has(options.once)) return;
     const message: AlertMessage = { event, at: new Date().toISOString(), summary, details };
     if (options.withoutDatabase) {
-      for (const hook of this.hooks.filter((h) => h.events.includes(event))) this.track(this.deliverFromMemory(hook, message));
+      for (const hook of this.hooks.filter((h) => h.enabled && h.events.includes(event))) this.track(this.deliverFromMemory(hook, message));
       return;
     }
     this.held.push({ message, options });
@@ -130,6 +131,17 @@ export class AlertService {
     const id = await this.insertDelivery(webhookId, message);
     this.kick();
     return id;
+  }
+
+  /**
+   * A new day: forgets which `once` keys this process sent (yesterday's windows are over), and prunes
+   * `alert_sent` and finished deliveries older than `keepDays`.
+   */
+  async newDay(now: Date, keepDays = 62): Promise<void> {
+    this.sentHere.clear();
+    const before = this.sql.timestamp(new Date(now.getTime() - keepDays * 86_400_000));
+    await this.sql.run('DELETE FROM alert_sent WHERE created_at < ?', [before]);
+    await this.sql.run(`DELETE FROM alert_deliveries WHERE status <> 'pending' AND created_at < ?`, [before]);
   }
 
   /** Sweeps now (and reads the webhooks again); cheap to call often. */
@@ -165,7 +177,7 @@ export class AlertService {
       const item = this.held[0]!;
       try {
         if (await this.claimed(item.options)) {
-          const hooks = (await this.loadHooks()).filter((hook) => hook.events.includes(item.message.event));
+          const hooks = (await this.loadHooks()).filter((hook) => hook.enabled && hook.events.includes(item.message.event));
           for (const hook of hooks) await this.insertDelivery(hook.id, item.message);
           queued ||= hooks.length > 0;
         }
@@ -198,13 +210,14 @@ export class AlertService {
   }
 
   private async loadHooks(): Promise<WebhookTarget[]> {
-    const rows = await this.sql.all('SELECT id, url, secret, format, events FROM alert_webhooks WHERE enabled = ? ORDER BY id', [true]);
+    const rows = await this.sql.all('SELECT id, url, secret, format, events, enabled FROM alert_webhooks ORDER BY id');
     this.hooks = rows.map((row) => ({
       id: Number(row.id),
       url: String(row.url),
       secret: row.secret == null || row.secret === '' ? null : String(row.secret),
       format: String(row.format) as AlertFormat,
       events: parseEvents(row.events),
+      enabled: row.enabled === true || row.enabled === 1,
     }));
     return this.hooks;
   }
@@ -277,13 +290,15 @@ export class AlertService {
     const attempts = Number(row.attempts) + 1;
     const hook = this.hooks.find((h) => h.id === Number(row.webhook_id));
     const message = JSON.parse(String(row.payload)) as AlertMessage;
-    const outcome = hook ? await this.send(hook, message, id) : { ok: false as const, error: 'the webhook is disabled', status: null };
+    // A webhook disabled meanwhile gets no more alerts, but the "send test" action works on it.
+    const usable = hook && (hook.enabled || message.event === 'test');
+    const outcome = usable ? await this.send(hook, message, id) : { ok: false as const, error: hook ? 'the webhook is disabled' : 'the webhook is gone', status: null };
     const finished = new Date();
     if (outcome.ok) {
       await this.sql.run(`UPDATE alert_deliveries SET status = 'delivered', next_attempt_at = NULL, last_status = ?, updated_at = ? WHERE id = ?`, [outcome.status, this.sql.timestamp(finished), id]);
       return;
     }
-    const last = attempts >= this.maxAttempts || !hook;
+    const last = attempts >= this.maxAttempts || !usable;
     const nextAt = new Date(finished.getTime() + this.backoff(attempts));
     await this.sql.run(`UPDATE alert_deliveries SET status = ?, next_attempt_at = ?, last_error = ?, last_status = ?, updated_at = ? WHERE id = ?`, [
       last ? 'failed' : 'pending',
@@ -371,13 +386,14 @@ export function parseEvents(value: unknown): AlertEvent[] {
   }
 }
 
-/** An error in a few words: the network error's code when there is one, never a body. */
+/** An error in a few words: the network error's code when there is one, never a body. Duck-typed: fetch's errors may come from another realm. */
 function describe(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === 'TimeoutError') return 'timed out';
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code) return `${error.message}: ${cause.code}`;
-    return error.message || error.name;
+  if (typeof error === 'object' && error !== null && 'message' in error) {
+    const { name, message, cause } = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+    if (name === 'TimeoutError') return 'timed out';
+    if (cause?.code) return `${message}: ${cause.code}`;
+    if (cause?.message) return `${message}: ${cause.message}`;
+    return message || name || 'error';
   }
   return String(error);
 }

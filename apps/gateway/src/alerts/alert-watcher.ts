@@ -35,6 +35,7 @@ export class AlertWatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private databaseDown = false;
+  private day: string | undefined;
 
   constructor(
     private readonly alerts: AlertService,
@@ -80,6 +81,8 @@ export class AlertWatcher {
       }
       const usage = await this.quota.usage(limits, now);
       const windows = this.quota.windows(now);
+      if (this.day !== undefined && this.day !== windows.day.key) await this.alerts.newDay(now);
+      this.day = windows.day.key;
       for (const row of rows) {
         const id = Number(row.id);
         const name = String(row.name);

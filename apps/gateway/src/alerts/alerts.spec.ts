@@ -90,7 +90,7 @@ describe('alerts while the database is out', () => {
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 
   it('delivers a database alert from memory at once and records it once the database answers', async () => {
-    const sql = new SwitchableSql([{ id: 7, url, secret: null, format: 'json', events: '["database.error","database.recovered"]' }]);
+    const sql = new SwitchableSql([{ id: 7, url, secret: null, format: 'json', events: '["database.error","database.recovered"]', enabled: 1 }]);
     const alerts = new AlertService(sql, silent, { retryBaseMs: 50, sweepMs: 60_000 });
     const quota = { writeFailure: undefined, usage: async () => new Map(), windows: () => ({ day: { key: 'd' }, month: { key: 'm' } }) } as unknown as QuotaService;
     const watcher = new AlertWatcher(alerts, sql, quota, silent, 60_000);
