@@ -8,6 +8,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AlertDeliveryView, AlertWebhookView, AuditEntry } from '@llmproxy/api-types';
+import { Alerts1765300000000 } from '../libs/persistence/src/migrations/1765300000000-alerts.js';
 import { startFakeOllama, type FakeOllama } from './upstream/fake-ollama.js';
 import { testDatabases } from './support/databases.js';
 import { eventually, startTestGateway, type TestGateway } from './support/gateway.js';
@@ -310,5 +311,18 @@ describe.each(databases)('alerts on $name', (database) => {
     for (const text of [...answers, ...gateway.appLog]) {
       expect(text).not.toContain(SECRET);
     }
+  });
+
+  it('migration 1765300000000 goes down and up again', async () => {
+    const runner = gateway.shared.dataSource.createQueryRunner();
+    const migration = new Alerts1765300000000();
+    try {
+      await migration.down(runner);
+      for (const table of ['alert_webhooks', 'alert_deliveries', 'alert_sent', 'alert_states']) expect(await runner.hasTable(table)).toBe(false);
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect((await post('/api/alerts/webhooks', { name: 'again', url: `${receiver.url}/again`, events: ['test'] })).status).toBe(201);
   });
 });
