@@ -41,6 +41,8 @@ function kill(child) {
 function restartServer() {
   const alias = spawnSync('npx', ['tsc-alias', ...config], { stdio: 'inherit' });
   if (alias.status !== 0) return;
+  // The key holder page's files (tsc does not copy them): fresh on every restart.
+  spawnSync(process.execPath, ['scripts/copy-assets.mjs'], { stdio: 'inherit' });
   const start = () => (server = run('api', process.execPath, ['dist/apps/gateway/src/main.js']));
   if (!server || server.exitCode !== null) return start();
   server.once('exit', start);

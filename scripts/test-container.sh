@@ -12,7 +12,7 @@
 #      /healthz, /readyz is ready, the image's HEALTHCHECK passes, a key created through the admin API
 #      gets the scripted answer from /api/chat on the proxy port, and `podman stop` (SIGTERM) ends the
 #      container with exit code 0 after a clean shutdown; with angular-admin/ present, the admin port
-#      serves the UI built in the image.
+#      serves the UI built in the image; the proxy port serves the key holder page (/me) and its files.
 #
 # Prints PASS or FAIL as its last line; exits non-zero on failure. Not part of scripts/test.sh.
 # Env: KEEP_IMAGE=1 keeps llmproxy:test afterwards; REBUILD_BASE=1 assembles the base image again.
@@ -220,6 +220,11 @@ grep -q "$reply" "$work/chat.json" || fail "POST /api/chat did not carry the scr
 echo "ok: /api/chat with the key returns the scripted answer"
 [ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$proxy/api/chat" -d '{}')" = 401 ] || fail "/api/chat without a key is not 401"
 echo "ok: /api/chat without a key is 401"
+for path in /me /me/me.js /me/snippets.js /me/me.css; do
+  page_status=$(curl -sS -o /dev/null -w '%{http_code}' "$proxy$path")
+  [ "$page_status" = 200 ] || fail "the key holder page's $path answered $page_status on the proxy port (its files not copied into dist/?)"
+done
+echo "ok: the key holder page (/me) and its files are served on the proxy port without a key"
 
 stage "podman stop -t 15 (SIGTERM)"
 stop_started=$(date +%s)

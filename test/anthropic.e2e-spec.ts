@@ -378,7 +378,7 @@ describe.each(databases)('Anthropic Messages API through the gateway on $name', 
     ['an error line from Ollama', { midStreamError: { afterChunks: 2, error: 'model runner crashed' } }, /model runner crashed/],
     ['Ollama dying', { dieAfterChunks: 2 }, /closed the connection|terminated|aborted|socket/i],
   ])('raises in the SDK on %s mid-stream, and settles what was generated', async (_name, script, message) => {
-    const metered = (await gateway.createKey({ name: 'midstream', daily_token_limit: 100_000 })).key;
+    const metered = (await gateway.createKey({ daily_token_limit: 100_000 })).key;
     upstream.enqueue({ tokens: ['alpha', ' beta', ' gamma', ' delta'], ...script });
     const stream = sdk(metered).messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 256, messages: [{ role: 'user', content: 'go on' }] });
     const texts: string[] = [];

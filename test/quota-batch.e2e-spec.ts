@@ -17,6 +17,9 @@ const TZ = 'Europe/Berlin';
 const noLimits: QuotaLimits = { dailyTokens: null, monthlyTokens: null, dailyRequests: null, monthlyRequests: null };
 const MODEL = 'llama3.2:latest';
 
+/** Key names must differ. */
+let keysMade = 0;
+
 describeOnPostgres('quota batching on PostgreSQL', () => {
   const dataSources: DataSource[] = [];
   const stores: PostgresQuotaStore[] = [];
@@ -44,8 +47,9 @@ describeOnPostgres('quota batching on PostgreSQL', () => {
   });
 
   async function newKey(limits: Partial<QuotaLimits>, maxConcurrent: number | null = null): Promise<ApiKeyRecord> {
-    const { apiKey } = await keys.create({ name: 'k', limits });
-    return { id: apiKey.id, name: 'k', isActive: true, expiresAt: null, allowedModels: null, maxConcurrent, limits: { ...noLimits, ...limits } };
+    const name = `k-${++keysMade}`;
+    const { apiKey } = await keys.create({ name: name, limits });
+    return { id: apiKey.id, name: name, isActive: true, expiresAt: null, allowedModels: null, maxConcurrent, limits: { ...noLimits, ...limits } };
   }
 
   const admit = (replica: QuotaService, key: ApiKeyRecord, now: Date, promptEstimate: number | { bound: number; exact(): number } = 0, requestedMaxTokens: number | null = null) =>

@@ -9,6 +9,9 @@ const databases = await testDatabases();
 const TZ = 'Europe/Berlin';
 const noLimits: QuotaLimits = { dailyTokens: null, monthlyTokens: null, dailyRequests: null, monthlyRequests: null };
 
+/** Key names must differ. */
+let keysMade = 0;
+
 describe.each(databases)('quota store on $name', (database) => {
   let dataSource: DataSource;
   let quota: QuotaService;
@@ -27,8 +30,9 @@ describe.each(databases)('quota store on $name', (database) => {
   });
 
   async function newKey(limits: Partial<QuotaLimits>): Promise<ApiKeyRecord> {
-    const { apiKey } = await keys.create({ name: 'k', limits });
-    return { id: apiKey.id, name: 'k', isActive: true, expiresAt: null, allowedModels: null, maxConcurrent: null, limits: { ...noLimits, ...limits } };
+    const name = `k-${++keysMade}`;
+    const { apiKey } = await keys.create({ name, limits });
+    return { id: apiKey.id, name, isActive: true, expiresAt: null, allowedModels: null, maxConcurrent: null, limits: { ...noLimits, ...limits } };
   }
 
   const admitAt = (key: ApiKeyRecord, now: Date, promptEstimate = 0) =>

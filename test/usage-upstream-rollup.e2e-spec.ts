@@ -20,6 +20,9 @@ const noLimits: QuotaLimits = { dailyTokens: null, monthlyTokens: null, dailyReq
 const PREVIOUS_SETTLE_MANY = `SELECT * FROM llmproxy_settle_many(?::integer[], ?::varchar[], ?::bigint[], ?::varchar[], ?::timestamptz[],
   ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])`;
 
+/** Key names must differ. */
+let keysMade = 0;
+
 describe.each(databases)('per-upstream usage rollup on $name', (database) => {
   let dataSource: DataSource;
   let sql: SqlClient;
@@ -39,8 +42,9 @@ describe.each(databases)('per-upstream usage rollup on $name', (database) => {
   });
 
   async function newKey(): Promise<ApiKeyRecord> {
-    const { apiKey } = await keys.create({ name: 'k', limits: {} });
-    return { id: apiKey.id, name: 'k', isActive: true, expiresAt: null, allowedModels: null, maxConcurrent: null, limits: noLimits };
+    const name = `k-${++keysMade}`;
+    const { apiKey } = await keys.create({ name, limits: {} });
+    return { id: apiKey.id, name, isActive: true, expiresAt: null, allowedModels: null, maxConcurrent: null, limits: noLimits };
   }
 
   async function reserve(key: ApiKeyRecord): Promise<Reservation> {

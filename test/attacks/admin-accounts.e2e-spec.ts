@@ -172,7 +172,7 @@ describe.each(databases)('named admins on $name', (database) => {
     }
     expect(tried.length).toBeGreaterThanOrEqual(14);
     expect(await state()).toEqual(before);
-    expect((await call('/api/me', { token: tokens.vera })).json<MeView>()).toEqual({ username: 'vera', role: 'viewer', built_in: false });
+    expect((await call('/api/me', { token: tokens.vera })).json<MeView>()).toEqual({ username: 'vera', role: 'viewer', built_in: false, sso: false });
   });
 
   it('a viewer reads keys, usage, audit, upstreams and settings, but not the accounts', async () => {
@@ -334,7 +334,7 @@ describe.each(databases)('named admins on $name', (database) => {
     const old = await login(undefined, ADMIN_PASSWORD);
     expect(old.status).toBe(200);
     const { token } = old.json<LoginResponse>();
-    expect((await call('/api/me', { token })).json<MeView>()).toEqual({ username: 'admin', role: 'admin', built_in: true });
+    expect((await call('/api/me', { token })).json<MeView>()).toEqual({ username: 'admin', role: 'admin', built_in: true, sso: false });
     const named = await login('admin', ADMIN_PASSWORD);
     expect(named.json<LoginResponse>()).toMatchObject({ username: 'admin', role: 'admin' });
     expect((await login('admin', PASSWORDS.alice, freshAddress())).status).toBe(401);

@@ -15,6 +15,7 @@ import { PostgresQuotaStore, QuotaService, SqliteQuotaStore } from '@llmproxy/qu
 import { defaultSettings, SettingsService } from '@llmproxy/settings';
 import { Scheduler, UpstreamPool, UpstreamRegistry, type UpstreamState } from '@llmproxy/upstreams';
 import { AdminAppModule } from './admin/admin-app.module.js';
+import { serveOpenApi } from './admin/openapi/openapi.js';
 import { AlertService } from './alerts/alert-service.js';
 import { AlertWatcher } from './alerts/alert-watcher.js';
 import { GatewayExpressAdapter } from './core/express-adapter.js';
@@ -34,6 +35,8 @@ export interface RunningGateway {
   proxyUrl: string;
   adminUrl: string;
   shared: SharedResources;
+  /** The admin listener's Nest app (tests read its routes). */
+  adminApp: INestApplication;
   /**
    * The one shutdown path: both listeners stop accepting; requests and streams in flight get
    * `graceMs` (default SHUTDOWN_GRACE_S) to finish; the rest are cut with an in-band error; every
@@ -91,6 +94,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     });
     admin.useLogger(nestLogger);
     harden(admin, config);
+    serveOpenApi(admin, proxy, { host: config.proxy.host, port: proxyPort });
     apps.push(admin);
     await admin.listen(config.admin.port, config.admin.host);
   } catch (error) {
@@ -141,6 +145,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     proxyUrl,
     adminUrl,
     shared,
+    adminApp: admin,
     close: (options = {}) => (closing ??= shutDown(options.graceMs ?? config.shutdownGraceMs)),
   };
 }

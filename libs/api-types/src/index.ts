@@ -288,6 +288,16 @@ export interface MeView {
   username: string;
   role: AdminRole;
   built_in: boolean;
+  /** An account of the OpenID provider (`oidc:<sub>`): no password here to change. */
+  sso: boolean;
+}
+
+/** GET /api/auth-methods (no login needed): what the login page offers. */
+export interface AuthMethods {
+  /** false with OIDC_ONLY: the page shows only the single sign-on button. */
+  password: boolean;
+  /** Single sign-on with OpenID Connect, when OIDC_ISSUER is set: the button's name and where it goes. */
+  sso: { name: string; login_url: string } | null;
 }
 
 /** PUT /api/me/password. */

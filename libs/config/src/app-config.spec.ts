@@ -333,6 +333,42 @@ describe('loadConfig', () => {
   });
 });
 
+describe('single sign-on (OIDC_*)', () => {
+  const OIDC = { OIDC_ISSUER: 'https://login.example.com/realms/main', OIDC_CLIENT_ID: 'llmproxy' };
+
+  it('is off unless OIDC_ISSUER is set', () => {
+    expect(loadConfig({ ...PASSWORD }, cwd()).oidc).toBeUndefined();
+  });
+
+  it('reads the provider, the claim and its values, with defaults', () => {
+    expect(loadConfig({ ...PASSWORD, ...OIDC, OIDC_ADMIN_VALUES: ' llm-admins , ops ', OIDC_SCOPES: 'profile groups' }, cwd()).oidc).toEqual({
+      issuer: OIDC.OIDC_ISSUER,
+      clientId: 'llmproxy',
+      scopes: ['openid', 'profile', 'groups'],
+      roleClaim: 'groups',
+      adminValues: ['llm-admins', 'ops'],
+      viewerValues: [],
+      providerName: 'single sign-on',
+      only: false,
+    });
+    const full = loadConfig(
+      { ...PASSWORD, ...OIDC, OIDC_CLIENT_SECRET: 's3cret', OIDC_REDIRECT_URL: 'https://llm.example.com/api/oidc/callback', OIDC_VIEWER_VALUES: 'staff', OIDC_ROLE_CLAIM: 'realm_access.roles', OIDC_PROVIDER_NAME: 'Keycloak', OIDC_ONLY: 'true' },
+      cwd(),
+    ).oidc;
+    expect(full).toMatchObject({ clientSecret: 's3cret', redirectUrl: 'https://llm.example.com/api/oidc/callback', viewerValues: ['staff'], roleClaim: 'realm_access.roles', providerName: 'Keycloak', only: true });
+  });
+
+  it.each([
+    [{ ...OIDC, OIDC_ADMIN_VALUES: 'a', OIDC_CLIENT_ID: '' }, 'OIDC_CLIENT_ID'],
+    [{ ...OIDC }, 'OIDC_ADMIN_VALUES'],
+    [{ OIDC_ONLY: 'true' }, 'OIDC_ONLY'],
+    [{ ...OIDC, OIDC_ADMIN_VALUES: 'a', OIDC_ONLY: 'yes' }, 'OIDC_ONLY'],
+    [{ ...OIDC, OIDC_ADMIN_VALUES: 'a', OIDC_ISSUER: 'login.example.com' }, 'OIDC_ISSUER'],
+  ])('refuses to start on %j (%s)', (env, variable) => {
+    expect(configError(() => loadConfig({ ...PASSWORD, ...env }, cwd())).variable).toBe(variable);
+  });
+});
+
 describe('.env.example', () => {
   const examplePath = join(REPO_ROOT, '.env.example');
 

@@ -50,6 +50,23 @@ export interface AppConfig {
   sqliteOwnerWaitMs: number;
   /** Express's `trust proxy` setting for both listeners (false: the TCP peer is the client). */
   trustProxy: boolean | number | string[];
+  /** OpenID Connect sign-in for the admin UI; undefined unless OIDC_ISSUER is set. */
+  oidc?: OidcConfig;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  /** undefined: derived from each login request's origin (`<origin>/api/oidc/callback`). */
+  redirectUrl?: string;
+  scopes: string[];
+  roleClaim: string;
+  adminValues: string[];
+  viewerValues: string[];
+  providerName: string;
+  /** The UI offers only single sign-on; POST /api/login refuses named accounts. */
+  only: boolean;
 }
 
 export class ConfigError extends Error {
@@ -122,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     const shown = message.startsWith(first.property) ? message.slice(first.property.length + 1) : message;
     throw new ConfigError(first.property, shown);
   }
+  const oidc = oidcConfig(schema);
   return Object.freeze({
     adminPassword: schema.ADMIN_PASSWORD ?? '',
     proxy: { host: schema.PROXY_HOST, port: schema.PROXY_PORT },
@@ -150,7 +168,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     alertRetryBaseMs: schema.ALERT_RETRY_BASE_MS,
     sqliteOwnerWaitMs: schema.SQLITE_OWNER_WAIT_S * 1000,
     trustProxy: parseTrustProxy(schema.TRUST_PROXY)!,
+    ...(oidc ? { oidc } : {}),
   });
+}
+
+function oidcConfig(schema: EnvSchema): OidcConfig | undefined {
+  const only = schema.OIDC_ONLY === 'true';
+  if (!schema.OIDC_ISSUER) {
+    if (only) throw new ConfigError('OIDC_ONLY', 'needs OIDC_ISSUER (single sign-on is off without it)');
+    return undefined;
+  }
+  if (!schema.OIDC_CLIENT_ID) throw new ConfigError('OIDC_CLIENT_ID', 'is required when OIDC_ISSUER is set');
+  const list = (value: string | undefined) => (value ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  const adminValues = list(schema.OIDC_ADMIN_VALUES);
+  const viewerValues = list(schema.OIDC_VIEWER_VALUES);
+  if (adminValues.length + viewerValues.length === 0) {
+    throw new ConfigError('OIDC_ADMIN_VALUES', `or OIDC_VIEWER_VALUES must name at least one value of the claim ${schema.OIDC_ROLE_CLAIM} (else nobody could sign in)`);
+  }
+  const scopes = [...new Set(['openid', ...schema.OIDC_SCOPES.split(/[\s,]+/).filter(Boolean)])];
+  return {
+    issuer: schema.OIDC_ISSUER,
+    clientId: schema.OIDC_CLIENT_ID,
+    ...(schema.OIDC_CLIENT_SECRET ? { clientSecret: schema.OIDC_CLIENT_SECRET } : {}),
+    ...(schema.OIDC_REDIRECT_URL ? { redirectUrl: schema.OIDC_REDIRECT_URL } : {}),
+    scopes,
+    roleClaim: schema.OIDC_ROLE_CLAIM.trim(),
+    adminValues,
+    viewerValues,
+    providerName: schema.OIDC_PROVIDER_NAME.trim(),
+    only,
+  };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

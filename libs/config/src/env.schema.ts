@@ -209,6 +209,45 @@ export class EnvSchema {
   /** Express's `trust proxy`: which X-Forwarded-For hops to believe (client address for logs and login throttling). */
   @Validate(IsTrustProxy)
   TRUST_PROXY = 'false';
+
+  /** OpenID Connect sign-in for the admin UI: the provider's issuer URL. Unset: no single sign-on. */
+  @IsOptional() @Validate(IsHttpUrl)
+  OIDC_ISSUER?: string;
+
+  @IsOptional() @IsString()
+  OIDC_CLIENT_ID?: string;
+
+  /** Absent: a public client (PKCE only, no client authentication at the token endpoint). */
+  @IsOptional() @IsString()
+  OIDC_CLIENT_SECRET?: string;
+
+  /** Where the provider sends the browser back; default `<origin of the admin request>/api/oidc/callback`. */
+  @IsOptional() @Validate(IsHttpUrl)
+  OIDC_REDIRECT_URL?: string;
+
+  /** Space-separated scopes asked for; `openid` is always added. */
+  @IsString() @IsNotEmpty()
+  OIDC_SCOPES = 'openid profile email';
+
+  /** The claim (ID token or userinfo) whose value(s) decide the role; a dotted path reaches nested claims. */
+  @IsString() @IsNotEmpty()
+  OIDC_ROLE_CLAIM = 'groups';
+
+  /** Comma-separated values of the role claim that make an admin. */
+  @IsOptional() @IsString()
+  OIDC_ADMIN_VALUES?: string;
+
+  /** Comma-separated values of the role claim that make a viewer. */
+  @IsOptional() @IsString()
+  OIDC_VIEWER_VALUES?: string;
+
+  /** The name on the login page's button ("Sign in with …"). */
+  @IsString() @IsNotEmpty()
+  OIDC_PROVIDER_NAME = 'single sign-on';
+
+  /** true: the UI offers only single sign-on and POST /api/login refuses named accounts (ADMIN_PASSWORD still works). */
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
+  OIDC_ONLY = 'false';
 }
 
 /** Variables listed in `.env.example`, in order, with what they mean. Tests keep the two in step. */
@@ -243,4 +282,14 @@ export const ENV_VARIABLES = [
   'ALERT_RETRY_BASE_MS',
   'SQLITE_OWNER_WAIT_S',
   'TRUST_PROXY',
+  'OIDC_ISSUER',
+  'OIDC_CLIENT_ID',
+  'OIDC_CLIENT_SECRET',
+  'OIDC_REDIRECT_URL',
+  'OIDC_SCOPES',
+  'OIDC_ROLE_CLAIM',
+  'OIDC_ADMIN_VALUES',
+  'OIDC_VIEWER_VALUES',
+  'OIDC_PROVIDER_NAME',
+  'OIDC_ONLY',
 ] as const satisfies readonly (keyof EnvSchema)[];

@@ -62,7 +62,6 @@ export class ApiKeysService {
     const material = generateKey();
     return this.dataSource.transaction(async (manager) => {
       const repository = manager.getRepository(ApiKeyEntity);
-      await nameFree(repository, input.name);
       const entity = repository.create({
         name: input.name,
         keyHash: material.hash,
@@ -78,6 +77,9 @@ export class ApiKeysService {
         monthlyRequestLimit: input.limits?.monthlyRequests ?? null,
       });
       const apiKey = toView(await repository.save(entity));
+      // After the write, not before: on SQLite a transaction that reads first and then writes fails
+      // with "database is locked" when another process committed in between (WAL snapshot).
+      await nameFree(repository, input.name, apiKey.id);
       await this.audit.record(
         { action: 'key.create', targetType: 'api_key', targetId: apiKey.id, targetName: apiKey.name, changes: allFields(audited(apiKey)) },
         manager,
@@ -113,8 +115,7 @@ export class ApiKeysService {
 
   /** Name, expiry, allowed models, concurrency, queue weight; absent fields stay as they are, null clears (not the weight). */
   async update(id: number, input: UpdateKeyInput): Promise<ApiKeyView> {
-    return this.change(id, 'key.update', async (entity, repository) => {
-      if (input.name !== undefined && input.name !== entity.name) await nameFree(repository, input.name, id);
+    return this.change(id, 'key.update', (entity) => {
       if (input.name !== undefined) entity.name = input.name;
       if (input.expiresAt !== undefined) entity.expiresAt = input.expiresAt;
       if (input.allowedModels !== undefined) entity.allowedModels = input.allowedModels;
@@ -165,13 +166,14 @@ export class ApiKeysService {
   }
 
   /** Loads the key, applies `mutate`, saves it and records the fields that changed, in one transaction. */
-  private change(id: number, action: AuditAction, mutate: (entity: ApiKeyEntity, repository: Repository<ApiKeyEntity>) => void | Promise<void>): Promise<ApiKeyView> {
+  private change(id: number, action: AuditAction, mutate: (entity: ApiKeyEntity) => void): Promise<ApiKeyView> {
     return this.dataSource.transaction(async (manager) => {
       const repository = manager.getRepository(ApiKeyEntity);
       const entity = await this.entity(id, repository);
       const before = toView(entity);
-      await mutate(entity, repository);
+      mutate(entity);
       const after = toView(await repository.save(entity));
+      if (after.name.toLowerCase() !== before.name.toLowerCase()) await nameFree(repository, after.name, id);
       const changes = diffFields(audited(before), audited(after), AUDITED_FIELDS);
       // activate/deactivate are recorded even when the key already was in that state: the admin asked.
       if (Object.keys(changes).length > 0 || action === 'key.activate' || action === 'key.deactivate') {

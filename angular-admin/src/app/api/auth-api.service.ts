@@ -2,7 +2,7 @@ import { HttpClient, HttpContext } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import type { Observable } from 'rxjs';
 import { INLINE_ERRORS } from '../core/admin.interceptor';
-import type { ChangePasswordRequest, LoginRequest, LoginResponse, MeView } from './admin-api.types';
+import type { AuthMethods, ChangePasswordRequest, LoginRequest, LoginResponse, MeView } from './admin-api.types';
 
 @Injectable({ providedIn: 'root' })
 export class AuthApi {
@@ -12,6 +12,16 @@ export class AuthApi {
   login(password: string, username?: string): Observable<LoginResponse> {
     const body: LoginRequest = username ? { username, password } : { password };
     return this.http.post<LoginResponse>('/api/login', body, { context: new HttpContext().set(INLINE_ERRORS, true) });
+  }
+
+  /** What the login page offers: the password form, single sign-on, or both (no login needed). */
+  methods(): Observable<AuthMethods> {
+    return this.http.get<AuthMethods>('/api/auth-methods', { context: new HttpContext().set(INLINE_ERRORS, true) });
+  }
+
+  /** The session a single sign-on just opened (the callback left it in a one-minute HttpOnly cookie), once. */
+  ssoSession(): Observable<LoginResponse> {
+    return this.http.post<LoginResponse>('/api/oidc/session', null, { context: new HttpContext().set(INLINE_ERRORS, true) });
   }
 
   /** Who the session belongs to, and its role. */

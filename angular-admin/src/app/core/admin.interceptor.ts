@@ -9,7 +9,7 @@ import { SessionService } from './session.service';
 export const INLINE_ERRORS = new HttpContextToken<boolean>(() => false);
 
 /** Requests that must not carry a token, nor end a session with their 401 (a wrong password is not an expired session). */
-const UNAUTHENTICATED = ['/api/login'];
+const UNAUTHENTICATED = ['/api/login', '/api/auth-methods', '/api/oidc/session'];
 
 /**
  * The one interceptor of the admin UI: it adds the session token to admin API calls, turns every

@@ -15,6 +15,8 @@ import { AdminAuthService } from './auth/admin-auth.service.js';
 import { AdminGuard } from './auth/admin.guard.js';
 import { AdminPassword } from './auth/admin-password.js';
 import { AuthController } from './auth/auth.controller.js';
+import { OidcController } from './auth/oidc/oidc.controller.js';
+import { OidcLoginService } from './auth/oidc/oidc-login.service.js';
 import { AdminKeysService } from './keys/admin-keys.service.js';
 import { ApiKeysController } from './keys/api-keys.controller.js';
 import { ModelAllowList } from './keys/model-allow-list.js';
@@ -37,6 +39,7 @@ import { UsageReportService } from './usage/usage-report.service.js';
 export const ADMIN_CONTROLLERS = [
   MetricsController,
   AuthController,
+  OidcController,
   MeController,
   AccountsController,
   ApiKeysController,
@@ -65,6 +68,7 @@ export class AdminAppModule implements NestModule {
         AdminPassword,
         MetricsToken,
         AdminAuthService,
+        OidcLoginService,
         AccountsService,
         OllamaProbe,
         KnownModels,

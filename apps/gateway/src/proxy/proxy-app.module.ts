@@ -9,6 +9,7 @@ import { JsonBodyInterceptor } from './body/json-body.interceptor.js';
 import { ProxyExceptionFilter } from './errors/proxy-exception.filter.js';
 import { UpstreamDispatch } from './forwarding/upstream-dispatch.js';
 import { UpstreamForwarder } from './forwarding/upstream-forwarder.js';
+import { KeyHolderPageController } from './key-holder-page/key-holder-page.controller.js';
 import { ModelResolver } from './models/model-resolver.js';
 import { OllamaNativeController } from './native/ollama-native.controller.js';
 import { OpenAiController } from './openai/openai.controller.js';
@@ -19,14 +20,14 @@ import { ResponsesController } from './responses/responses.controller.js';
 import { UsageSettler } from './quota/usage-settler.js';
 import { UsageController } from './usage/usage.controller.js';
 
-/** The public listener: the three client dialects behind the API-key guard; health probes. */
+/** The public listener: the three client dialects behind the API-key guard; health probes; the key holder's page (/me). */
 @Module({})
 export class ProxyAppModule {
   static forRoot(shared: SharedResources): DynamicModule {
     return {
       module: ProxyAppModule,
       imports: [CoreModule.forRoot(shared), HealthModule],
-      controllers: [OllamaNativeController, UsageController, AnthropicController, OpenAiController, ResponsesController],
+      controllers: [OllamaNativeController, UsageController, AnthropicController, OpenAiController, ResponsesController, KeyHolderPageController],
       providers: [
         UpstreamDispatch,
         UpstreamForwarder,

@@ -4,6 +4,7 @@ import { Router } from '@angular/router';
 import { type MockInstance, vi } from 'vitest';
 import { setUpApi, submitWith } from '../../../testing/api-testing';
 import { SessionService } from '../../core/session.service';
+import type { AuthMethods } from '../../api/admin-api.types';
 import { LoginPage } from './login.page';
 
 describe('LoginPage', () => {
@@ -21,11 +22,18 @@ describe('LoginPage', () => {
     await fixture.whenStable();
   }
 
+  /** The page as the router makes it, after the server said what it offers. */
+  async function open(methods: AuthMethods = { password: true, sso: null }, inputs: Record<string, string> = {}) {
+    fixture = TestBed.createComponent(LoginPage);
+    for (const [name, value] of Object.entries(inputs)) fixture.componentRef.setInput(name, value);
+    http.expectOne('/api/auth-methods').flush(methods);
+    await fixture.whenStable();
+  }
+
   beforeEach(async () => {
     ({ http } = setUpApi({ loggedIn: false }));
     navigateByUrl = vi.spyOn(TestBed.inject(Router), 'navigateByUrl').mockResolvedValue(true);
-    fixture = TestBed.createComponent(LoginPage);
-    await fixture.whenStable();
+    await open();
   });
 
   afterEach(() => http.verify());
@@ -93,5 +101,36 @@ describe('LoginPage', () => {
     http.expectOne('/api/login').flush({ statusCode: 401, message: 'wrong username or password' }, { status: 401, statusText: 'Unauthorized' });
     await fixture.whenStable();
     expect(byTestId('login-error')!.textContent).toContain('Wrong username or password');
+  });
+
+  it('offers single sign-on beside the password when the server has it on', async () => {
+    await open({ password: true, sso: { name: 'Keycloak', login_url: '/api/oidc/login' } });
+    const button = byTestId<HTMLAnchorElement>('login-sso')!;
+    expect(button.textContent).toContain('Sign in with Keycloak');
+    expect(button.getAttribute('href')).toBe('/api/oidc/login');
+    expect(byTestId('login-password')).not.toBeNull();
+  });
+
+  it('offers only single sign-on with OIDC_ONLY', async () => {
+    await open({ password: false, sso: { name: 'Keycloak', login_url: '/api/oidc/login' } });
+    expect(byTestId('login-sso')).not.toBeNull();
+    expect(byTestId('login-password')).toBeNull();
+  });
+
+  it('picks up the session a single sign-on opened and goes to the overview', async () => {
+    await open({ password: true, sso: { name: 'Keycloak', login_url: '/api/oidc/login' } }, { sso: '1' });
+    http.expectOne('/api/oidc/session').flush({ token: 'sso-tok', expires_at: new Date(Date.now() + 3_600_000).toISOString(), username: 'oidc:alice', role: 'admin' });
+    await fixture.whenStable();
+    const session = TestBed.inject(SessionService);
+    expect([session.token(), session.username(), session.role()]).toEqual(['sso-tok', 'oidc:alice', 'admin']);
+    expect(navigateByUrl).toHaveBeenCalledWith('/overview');
+  });
+
+  it('says so when there is no single sign-on session to pick up', async () => {
+    await open({ password: true, sso: { name: 'Keycloak', login_url: '/api/oidc/login' } }, { sso: '1' });
+    http.expectOne('/api/oidc/session').flush({ statusCode: 401, message: 'no single sign-on session' }, { status: 401, statusText: 'Unauthorized' });
+    await fixture.whenStable();
+    expect(byTestId('login-sso-error')!.textContent).toContain('sign in again');
+    expect(TestBed.inject(SessionService).token()).toBeNull();
   });
 });

@@ -1,10 +1,11 @@
-import { ChangeDetectionStrategy, Component, inject, input, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, afterNextRender, inject, input, signal } from '@angular/core';
 import { FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MatCardModule } from '@angular/material/card';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { Router } from '@angular/router';
+import type { AuthMethods } from '../../api/admin-api.types';
 import { AuthApi } from '../../api/auth-api.service';
 import { ApiError, errorMessage } from '../../core/api-error';
 import { SessionService } from '../../core/session.service';
@@ -20,6 +21,16 @@ import { SessionService } from '../../core/session.service';
         @if (session.notice(); as notice) {
           <p class="notice" role="status" data-testid="login-notice">{{ notice }}</p>
         }
+        @if (methods()?.sso; as sso) {
+          <a mat-flat-button class="sso" [href]="sso.login_url" data-testid="login-sso">Sign in with {{ sso.name }}</a>
+          @if (methods()?.password) {
+            <p class="or">or with a password</p>
+          }
+        }
+        @if (ssoError(); as ssoError) {
+          <p class="error" role="alert" data-testid="login-sso-error">{{ ssoError }}</p>
+        }
+        @if (methods()?.password !== false) {
         <form [formGroup]="form" (ngSubmit)="submit()">
           <mat-form-field appearance="outline" class="full">
             <mat-label>Username</mat-label>
@@ -35,6 +46,7 @@ import { SessionService } from '../../core/session.service';
           }
           <button mat-flat-button type="submit" [disabled]="busy() || password.invalid" data-testid="login-submit">Log in</button>
         </form>
+        }
       </mat-card-content>
     </mat-card>
   `,
@@ -44,6 +56,8 @@ import { SessionService } from '../../core/session.service';
     .full + .full { margin-top: 8px; }
     .notice { color: var(--mat-sys-on-surface-variant); }
     .error { color: var(--mat-sys-error); }
+    .sso { width: 100%; margin-top: 8px; }
+    .or { text-align: center; color: var(--mat-sys-on-surface-variant); margin: 16px 0 8px; }
   `,
 })
 export class LoginPage {
@@ -53,6 +67,33 @@ export class LoginPage {
 
   /** Where a guard or an ended session came from; only paths inside this app are followed. */
   readonly returnUrl = input<string | undefined>();
+  /** Set by the single sign-on callback's redirect (`/login?sso=1`): pick up the session it opened. */
+  readonly sso = input<string | undefined>();
+
+  /** What the server offers; null until it answered (then the password form shows, as before single sign-on). */
+  protected readonly methods = signal<AuthMethods | null>(null);
+  protected readonly ssoError = signal<string | null>(null);
+
+  constructor() {
+    this.authApi.methods().subscribe({ next: (methods) => this.methods.set(methods), error: () => undefined });
+    afterNextRender(() => {
+      if (this.sso() !== undefined) this.pickUpSsoSession();
+    });
+  }
+
+  private pickUpSsoSession(): void {
+    this.busy.set(true);
+    this.authApi.ssoSession().subscribe({
+      next: ({ token, expires_at, username, role }) => {
+        this.session.start(token, expires_at, { username, role });
+        void this.router.navigateByUrl('/overview');
+      },
+      error: () => {
+        this.busy.set(false);
+        this.ssoError.set('Single sign-on did not complete (or the page was reloaded): sign in again.');
+      },
+    });
+  }
 
   protected readonly form = new FormGroup({
     username: new FormControl('', { nonNullable: true }),

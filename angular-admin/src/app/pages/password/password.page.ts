@@ -27,6 +27,11 @@ const sameAsNew = (group: AbstractControl): ValidationErrors | null =>
         You are signed in as the built-in <strong>admin</strong>, whose password is ADMIN_PASSWORD in the server's environment:
         change it there and restart the gateway.
       </p>
+    } @else if (sso()) {
+      <p data-testid="password-sso">
+        You signed in with single sign-on as <strong>{{ session.username() }}</strong>: there is no password here to change. Your
+        password and your role are managed at your identity provider.
+      </p>
     } @else {
       <form class="form" [formGroup]="form" #passwordForm="ngForm" (ngSubmit)="submit(passwordForm)">
         <mat-form-field appearance="outline">
@@ -62,9 +67,11 @@ const sameAsNew = (group: AbstractControl): ValidationErrors | null =>
 })
 export class PasswordPage {
   private readonly authApi = inject(AuthApi);
-  private readonly session = inject(SessionService);
+  protected readonly session = inject(SessionService);
   protected readonly minPasswordLength = MIN_PASSWORD_LENGTH;
   protected readonly builtIn = computed(() => this.session.username() === BUILT_IN_ADMIN);
+  /** An account of the OpenID provider (`oidc:<sub>`): no local password. */
+  protected readonly sso = computed(() => this.session.username()?.startsWith('oidc:') === true);
   protected readonly busy = signal(false);
   protected readonly error = signal<string | null>(null);
   protected readonly done = signal(false);

@@ -6,6 +6,7 @@ import { AdminAccountEntity } from '@llmproxy/persistence';
 import { endSessions } from '../auth/admin-auth.service.js';
 import { type AdminPrincipal, BUILT_IN_ADMIN } from '../auth/admin-principal.js';
 import { hashPassword } from './password-hash.js';
+import { isSsoUsername } from '../auth/oidc/sso-username.js';
 
 export interface AccountInput {
   username: string;
@@ -61,6 +62,9 @@ export class AccountsService {
       const repository = manager.getRepository(AdminAccountEntity);
       const entity = await found(manager, id);
       const before = toView(entity);
+      if (isSsoUsername(entity.username) && (input.password !== undefined || (input.username !== undefined && input.username !== entity.username))) {
+        throw new ConflictException(`'${entity.username}' signs in with single sign-on: it has no password here and keeps its name (its role may change, and the provider's claim sets it again at the next login)`);
+      }
       if (input.role === 'viewer' && entity.role === 'admin') {
         await lockAdmins(manager);
         const demoted = await manager

@@ -6,6 +6,7 @@ import { refusal } from '../auth/admin.guard.js';
 import { principalOf } from '../auth/admin-principal.js';
 import { clientAddress } from '../auth/client-address.js';
 import { AnyRole } from '../auth/roles.js';
+import { isSsoUsername } from '../auth/oidc/sso-username.js';
 import { ChangePasswordDto } from './account.dto.js';
 
 /** The signed-in account: who it is (the UI hides what its role may not do), and its own password. */
@@ -16,7 +17,7 @@ export class MeController {
   @Get()
   me(@Req() request: Request): MeView {
     const principal = principalOf(request);
-    return { username: principal.username, role: principal.role, built_in: principal.accountId === null };
+    return { username: principal.username, role: principal.role, built_in: principal.accountId === null, sso: principal.accountId !== null && isSsoUsername(principal.username) };
   }
 
   /** Needs the current password (a wrong one counts towards the login throttle); ends the account's other sessions. */

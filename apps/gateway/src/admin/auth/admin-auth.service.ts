@@ -1,13 +1,15 @@
-import { ConflictException, Injectable } from '@nestjs/common';
+import { ConflictException, ForbiddenException, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource, type EntityManager, LessThanOrEqual, MoreThan, Not } from 'typeorm';
-import { AuditLog } from '@llmproxy/audit';
+import { AuditLog, type AuditChanges } from '@llmproxy/audit';
 import type { AppConfig } from '@llmproxy/config';
 import { AdminAccountEntity, AdminSessionEntity, SqlClient } from '@llmproxy/persistence';
 import { hashPassword, verifyPassword } from '../accounts/password-hash.js';
 import { AdminPassword } from './admin-password.js';
+import type { AdminRole } from '@llmproxy/api-types';
 import { type AdminPrincipal, BUILT_IN_ADMIN, builtInAdmin } from './admin-principal.js';
+import { isSsoUsername } from './oidc/sso-username.js';
 import { type AuthFailures, authFailures, type Verdict } from './auth-failures.js';
 import { MAX_KEY_LENGTH, throttleKey } from './auth-throttle.js';
 
@@ -55,6 +57,9 @@ export interface Attempt {
 export class AdminAuthService {
   private readonly failures: AuthFailures;
   private readonly sessionMs: number;
+  /** OIDC_ONLY: POST /api/login takes only ADMIN_PASSWORD (the break-glass), no named account. */
+  private readonly ssoOnly: boolean;
+  private readonly ssoName: string;
   /** Verified against when a username names no account, so that both cases cost one scrypt. */
   private readonly decoyHash: Promise<string> = hashPassword(randomBytes(24).toString('base64url'));
 
@@ -67,6 +72,9 @@ export class AdminAuthService {
   ) {
     this.failures = authFailures(sql);
     this.sessionMs = config.get('adminSessionHours', { infer: true }) * 3_600_000;
+    const oidc = config.get('oidc', { infer: true });
+    this.ssoOnly = oidc?.only === true;
+    this.ssoName = oidc?.providerName ?? '';
   }
 
   /** `username` absent (older clients) or "admin": ADMIN_PASSWORD's built-in admin; else a named account. */
@@ -76,32 +84,72 @@ export class AdminAuthService {
     let result: AuthOutcome;
     if (name === undefined || name === '' || name === BUILT_IN_ADMIN) {
       result = await this.attempt(attempt, now, () => (this.password.matches(password) ? builtInAdmin() : undefined));
+    } else if (this.ssoOnly) {
+      throw new ForbiddenException(`named accounts sign in with ${this.ssoName} (OIDC_ONLY); only ADMIN_PASSWORD's built-in admin may use a password`);
     } else {
       result = await this.slowAttempt(attempt, now, async () => {
-        const account = await this.dataSource.getRepository(AdminAccountEntity).findOneBy({ username: name });
+        // An account of the OpenID provider has no password: it is looked up as no account at all.
+        const account = isSsoUsername(name) ? null : await this.dataSource.getRepository(AdminAccountEntity).findOneBy({ username: name });
         const matches = await verifyPassword(password, account?.passwordHash ?? (await this.decoyHash));
         return account && matches ? principalOfAccount(account) : undefined;
       });
     }
     if (result.outcome !== 'ok') return result;
-    const token = randomBytes(32).toString('base64url');
-    const expiresAt = new Date(now.getTime() + this.sessionMs);
     const { principal } = result;
-    await this.dataSource.transaction(async (manager) => {
-      const sessions = manager.getRepository(AdminSessionEntity);
-      await sessions.delete({ expiresAt: LessThanOrEqual(now) });
-      await sessions.insert({ tokenHash: hashToken(token), createdAt: now, expiresAt, accountId: principal.accountId });
-      await this.audit.record(
-        {
-          action: 'login.success',
-          actor: principal.username,
-          targetType: 'admin_session',
-          changes: { client_address: { old: null, new: client }, expires_at: { old: null, new: expiresAt.toISOString() } },
-        },
-        manager,
-      );
+    const { token, expiresAt } = await this.dataSource.transaction((manager) => this.startSession(manager, principal, client, now));
+    return { outcome: 'ok', token, expiresAt, principal: { ...principal, sessionHash: hashToken(token) } };
+  }
+
+  /**
+   * Signs in an account of the OpenID provider (oidc/oidc-login.service.ts has checked the provider's
+   * answer and mapped its claim to a role): creates its account on the first login, sets the role the
+   * claim gives at every login (so a change at the provider counts from the next login, and a demotion
+   * there from the next request after it), and opens a session like POST /api/login does. The account
+   * has no password: the password login refuses it.
+   */
+  async ssoLogin(identity: SsoIdentity, client: string, now = new Date()): Promise<Extract<LoginResult, { outcome: 'ok' }>> {
+    const { token, expiresAt, principal } = await this.dataSource.transaction(async (manager) => {
+      const accounts = manager.getRepository(AdminAccountEntity);
+      let account = await accounts.findOneBy({ username: identity.username });
+      if (!account) {
+        account = await accounts.save(accounts.create({ username: identity.username, role: identity.role, passwordHash: SSO_PASSWORD_HASH, passwordChangedAt: now }));
+        await this.audit.record(
+          { action: 'account.create', actor: identity.username, targetType: 'admin_account', targetId: account.id, targetName: identity.username, changes: { username: { old: null, new: identity.username }, role: { old: null, new: identity.role }, sso: { old: null, new: identity.provider } } },
+          manager,
+        );
+      } else if (account.role !== identity.role) {
+        const before = account.role;
+        await accounts.update({ id: account.id }, { role: identity.role });
+        account.role = identity.role;
+        await this.audit.record(
+          { action: 'account.update', actor: identity.username, targetType: 'admin_account', targetId: account.id, targetName: identity.username, changes: { role: { old: before, new: identity.role }, sso: { old: null, new: identity.provider } } },
+          manager,
+        );
+      }
+      const principal = principalOfAccount(account);
+      const session = await this.startSession(manager, principal, client, now, { sso: { old: null, new: identity.provider }, provider_name: { old: null, new: identity.displayName } });
+      return { ...session, principal };
     });
     return { outcome: 'ok', token, expiresAt, principal: { ...principal, sessionHash: hashToken(token) } };
+  }
+
+  /** A new session for `principal`, its audit row in the same transaction; the token leaves only in the answer. */
+  private async startSession(manager: EntityManager, principal: AdminPrincipal, client: string, now: Date, extra: AuditChanges = {}): Promise<{ token: string; expiresAt: Date }> {
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(now.getTime() + this.sessionMs);
+    const sessions = manager.getRepository(AdminSessionEntity);
+    await sessions.delete({ expiresAt: LessThanOrEqual(now) });
+    await sessions.insert({ tokenHash: hashToken(token), createdAt: now, expiresAt, accountId: principal.accountId });
+    await this.audit.record(
+      {
+        action: 'login.success',
+        actor: principal.username,
+        targetType: 'admin_session',
+        changes: { client_address: { old: null, new: client }, expires_at: { old: null, new: expiresAt.toISOString() }, ...extra },
+      },
+      manager,
+    );
+    return { token, expiresAt };
   }
 
   /**
@@ -122,6 +170,7 @@ export class AdminAuthService {
    */
   async changeOwnPassword(principal: AdminPrincipal, current: string, next: string, client: string, now = new Date()): Promise<AuthOutcome> {
     if (principal.accountId === null) throw new ConflictException(`the built-in '${BUILT_IN_ADMIN}' signs in with ADMIN_PASSWORD: change it in the environment and restart`);
+    if (isSsoUsername(principal.username)) throw new ConflictException(`'${principal.username}' signs in with single sign-on and has no password here`);
     const accountId = principal.accountId;
     const result = await this.slowAttempt({ client, route: 'PUT /api/me/password' }, now, async () => {
       const account = await this.dataSource.getRepository(AdminAccountEntity).findOneBy({ id: accountId });
@@ -148,6 +197,13 @@ export class AdminAuthService {
       if (!result.affected) return;
       await this.audit.record({ action: 'logout', targetType: 'admin_session', changes: { client_address: { old: null, new: client } } }, manager);
     });
+  }
+
+  /** A live session's account and expiry (the single sign-on hand-off to the UI), or nothing. */
+  async liveSession(token: string, now = new Date()): Promise<{ principal: AdminPrincipal; expiresAt: Date } | undefined> {
+    const session = await this.dataSource.getRepository(AdminSessionEntity).findOneBy({ tokenHash: hashToken(token), expiresAt: MoreThan(now) });
+    const principal = session ? await this.session(token, now) : undefined;
+    return session && principal ? { principal, expiresAt: session.expiresAt } : undefined;
   }
 
   private async session(credential: string, now: Date): Promise<AdminPrincipal | undefined> {
@@ -190,6 +246,24 @@ export class AdminAuthService {
     });
   }
 }
+
+/** Who the OpenID provider says signed in, as this gateway names it. */
+export interface SsoIdentity {
+  /** `oidc:<sub>` (sso-username.ts). */
+  username: string;
+  role: AdminRole;
+  /** OIDC_PROVIDER_NAME, for the audit. */
+  provider: string;
+  /** preferred_username, email or name, when the provider tells: the audit's clue to who `sub` is. */
+  displayName: string | null;
+}
+
+/**
+ * The stored "password" of an account of the OpenID provider: no scrypt hash, so no password ever
+ * matches it (verifyPassword answers false for a malformed hash); the login looks such names up as
+ * no account at all anyway.
+ */
+export const SSO_PASSWORD_HASH = 'sso';
 
 export function principalOfAccount(account: AdminAccountEntity): AdminPrincipal {
   return { accountId: account.id, username: account.username, role: account.role === 'admin' ? 'admin' : 'viewer', sessionHash: null };

@@ -1,18 +1,26 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../common/openapi/error-body.js';
 import type { OllamaStatus } from '../ollama/ollama-probe.js';
 import { SettingsEditor, type SettingsView } from './settings-editor.service.js';
+import { SettingsRefusalSchema, SettingsSchema, UpdateSettingsResponseSchema } from './settings.schema.js';
 import { UpdateSettingsDto } from './update-settings.dto.js';
 
+@ApiTags('settings')
 @Controller('api/settings')
 export class SettingsController {
   constructor(private readonly editor: SettingsEditor) {}
 
   @Get()
+  @ApiOkResponse({ type: SettingsSchema })
   get(): Promise<SettingsView> {
     return this.editor.view();
   }
 
   @Put()
+  @ApiOkResponse({ type: UpdateSettingsResponseSchema, description: 'Saved; `ollama` says whether the Ollama URL answers.' })
+  @ApiBadRequestResponse({ type: SettingsRefusalSchema, description: 'Invalid, or an unreachable ollama_url / unknown model (nothing saved; the save_* flags override)' })
+  @ApiErrors(409, 502)
   update(@Body() dto: UpdateSettingsDto): Promise<{ settings: SettingsView; ollama: OllamaStatus }> {
     return this.editor.update({
       ollamaUrl: dto.ollama_url,

@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsBoolean,
   IsInt,
@@ -51,21 +52,25 @@ class IsModelAliases implements ValidatorConstraintInterface {
 
 /** PUT /api/settings: every field optional; absent fields stay as they are. */
 export class UpdateSettingsDto {
+  @ApiPropertyOptional({ format: 'uri', maxLength: 2000, example: 'http://localhost:11434', description: 'The Ollama server (http or https, no query). With several upstreams: 409, change them under /api/upstreams.' })
   @ValidateIf((_, value) => value !== undefined)
   @Validate(IsHttpUrl)
   ollama_url?: string;
 
   /** null: no default model. */
+  @ApiPropertyOptional({ type: String, minLength: 1, maxLength: 200, nullable: true, description: 'Model for requests that name none Ollama has; must be one the servers have unless save_unknown_models. null: none.' })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
   default_model?: string | null;
 
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 200 }, maxProperties: MAX_ALIASES, description: 'Pattern (1-200 characters) → Ollama model; targets must be models the servers have unless save_unknown_models.' })
   @ValidateIf((_, value) => value !== undefined)
   @Validate(IsModelAliases)
   model_aliases?: Record<string, string>;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: MIN_NUM_CTX, maximum: MAX_NUM_CTX, description: 'Context window the gateway asks Ollama for.' })
   @ValidateIf((_, value) => value !== undefined)
   @IsInt()
   @Min(MIN_NUM_CTX)
@@ -73,12 +78,14 @@ export class UpdateSettingsDto {
   num_ctx?: number;
 
   /** keep_alive of key holders' requests is clamped into [min, max] seconds (1 s to 24 h; 0 would unload a model others use). */
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 86_400, description: 'Least keep_alive (seconds) of key holders\' requests; not above keep_alive_max_s.' })
   @ValidateIf((_, value) => value !== undefined)
   @IsInt()
   @Min(1)
   @Max(86_400)
   keep_alive_min_s?: number;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 86_400, description: 'Largest keep_alive (seconds) of key holders\' requests.' })
   @ValidateIf((_, value) => value !== undefined)
   @IsInt()
   @Min(1)
@@ -86,26 +93,31 @@ export class UpdateSettingsDto {
   keep_alive_max_s?: number;
 
   /** Largest options.num_ctx of a native request; null = num_ctx. */
+  @ApiPropertyOptional({ type: 'integer', minimum: MIN_NUM_CTX, maximum: MAX_NUM_CTX, nullable: true, description: 'Largest options.num_ctx of a native request; null: num_ctx.' })
   @IsOptional()
   @IsInt()
   @Min(MIN_NUM_CTX)
   @Max(MAX_NUM_CTX)
   max_num_ctx?: number | null;
 
+  @ApiPropertyOptional({ description: 'Pass options that reload a shared model (num_gpu, main_gpu, use_mmap, num_thread, …); removed when false.' })
   @ValidateIf((_, value) => value !== undefined)
   @IsBoolean()
   allow_load_options?: boolean;
 
+  @ApiPropertyOptional({ description: 'Allow Ollama\'s cloud models (run on ollama.com with the server owner\'s account).' })
   @ValidateIf((_, value) => value !== undefined)
   @IsBoolean()
   allow_cloud_models?: boolean;
 
   /** Save a new Ollama URL even if it does not answer GET /api/version. */
+  @ApiPropertyOptional({ description: 'Save a new ollama_url even if it does not answer GET /api/version. Not stored.' })
   @IsOptional()
   @IsBoolean()
   save_unreachable?: boolean;
 
   /** Save a default model or alias target that no Ollama server has (yet). */
+  @ApiPropertyOptional({ description: 'Save a default model or alias target that no Ollama server has (yet). Not stored.' })
   @IsOptional()
   @IsBoolean()
   save_unknown_models?: boolean;

@@ -1,6 +1,9 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../../common/public.decorator.js';
 
+/** Stands in for the UI's files, which the OpenAPI document does not describe either. */
+@ApiExcludeController()
 @Controller()
 export class UiMissingController {
   @Public()

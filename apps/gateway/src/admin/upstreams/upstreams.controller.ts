@@ -1,14 +1,18 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { redactUrl } from '@llmproxy/audit';
 import type { UpstreamView } from '@llmproxy/api-types';
 import { Scheduler, UpstreamPool, UpstreamRegistry, type UpstreamConfig, type UpstreamState } from '@llmproxy/upstreams';
+import { ApiErrors } from '../../common/openapi/error-body.js';
 import { CreateUpstreamDto, UpdateUpstreamDto } from './upstream.dto.js';
+import { UpstreamViewSchema } from './upstream.schema.js';
 
 /**
  * The Ollama servers (DESIGN.md §9): list with health, add, edit, disable, remove. The list is in
  * the database (every replica routes over it); each write is audited and re-read at once here
  * (other replicas within UPSTREAM_POLL_S).
  */
+@ApiTags('upstreams')
 @Controller('api/upstreams')
 export class UpstreamsController {
   constructor(
@@ -18,11 +22,14 @@ export class UpstreamsController {
   ) {}
 
   @Get()
+  @ApiOkResponse({ type: UpstreamViewSchema, isArray: true })
   async list(): Promise<UpstreamView[]> {
     return (await this.registry.list()).map((config) => this.view(config));
   }
 
   @Post()
+  @ApiCreatedResponse({ type: UpstreamViewSchema })
+  @ApiErrors(400, 409)
   async create(@Body() dto: CreateUpstreamDto): Promise<UpstreamView> {
     const created = await this.registry.create({ name: dto.name, url: dto.url, enabled: dto.enabled, maxParallel: dto.max_parallel, priority: dto.priority, reservedSlots: dto.reserved_slots });
     await this.pool.refresh();
@@ -30,6 +37,8 @@ export class UpstreamsController {
   }
 
   @Patch(':id')
+  @ApiOkResponse({ type: UpstreamViewSchema })
+  @ApiErrors(400, 404, 409)
   async update(@Param('id', ParseIntPipe) id: number, @Body() dto: UpdateUpstreamDto): Promise<UpstreamView> {
     const updated = await this.registry.update(id, { name: dto.name, url: dto.url, enabled: dto.enabled, maxParallel: dto.max_parallel, priority: dto.priority, reservedSlots: dto.reserved_slots });
     await this.pool.refresh();
@@ -38,6 +47,8 @@ export class UpstreamsController {
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Removed.' })
+  @ApiErrors(400, 404)
   async remove(@Param('id', ParseIntPipe) id: number): Promise<void> {
     await this.registry.remove(id);
     await this.pool.refresh();
