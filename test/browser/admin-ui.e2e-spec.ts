@@ -443,6 +443,22 @@ describeBrowser('the admin UI in headless Chromium', () => {
       await page.screenshot({ path: join(ARTIFACTS, `admin-accounts-${size}.png`), fullPage: true });
     });
 
+    it('shows the alerts page: its form, a webhook with a long URL and its delivery fitting', async () => {
+      const created = await gateway.admin('/api/alerts/webhooks', {
+        method: 'POST',
+        body: JSON.stringify({ name: `alerts-${size}`, url: `http://127.0.0.1:9/services/T0000000000/B0000000000/${'x'.repeat(60)}`, format: 'slack', events: ['upstream.down'] }),
+      });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: number };
+      await page.getByTestId('nav-alerts').click();
+      await page.getByTestId('webhook-form').waitFor();
+      await page.getByTestId(`webhook-test-${id}`).click();
+      await page.getByTestId('deliveries-list').getByText(`alerts-${size}`).first().waitFor();
+      await sound('alerts');
+      expect(await formProblems('app-alerts-page')).toEqual([]);
+      await page.screenshot({ path: join(ARTIFACTS, `admin-alerts-${size}.png`), fullPage: true });
+    });
+
     it('shows usage', async () => {
       await page.getByTestId('nav-usage').click();
       await page.getByTestId('usage-chart').locator('canvas').waitFor();

@@ -21,6 +21,7 @@ import { SessionService } from './core/session.service';
           <a mat-button routerLink="/usage" routerLinkActive="active" data-testid="nav-usage">Usage</a>
           <a mat-button routerLink="/upstreams" routerLinkActive="active" data-testid="nav-upstreams">Upstreams</a>
           <a mat-button routerLink="/settings" routerLinkActive="active" data-testid="nav-settings">Settings</a>
+          <a mat-button routerLink="/alerts" routerLinkActive="active" data-testid="nav-alerts">Alerts</a>
           <a mat-button routerLink="/audit" routerLinkActive="active" data-testid="nav-audit">Audit log</a>
           @if (session.isAdmin()) {
             <a mat-button routerLink="/accounts" routerLinkActive="active" data-testid="nav-accounts">Accounts</a>

@@ -13,9 +13,11 @@ import { UsageLog } from '@llmproxy/metering';
 import { createSqlClient, describeOwner, openDatabase, type PostgresClient, SqliteClient, SqliteOwnerLease, type SqliteOwner } from '@llmproxy/persistence';
 import { PostgresQuotaStore, QuotaService, SqliteQuotaStore } from '@llmproxy/quota';
 import { defaultSettings, SettingsService } from '@llmproxy/settings';
-import { Scheduler, UpstreamPool, UpstreamRegistry } from '@llmproxy/upstreams';
+import { Scheduler, UpstreamPool, UpstreamRegistry, type UpstreamState } from '@llmproxy/upstreams';
 import { AdminAppModule } from './admin/admin-app.module.js';
 import { serveOpenApi } from './admin/openapi/openapi.js';
+import { AlertService } from './alerts/alert-service.js';
+import { AlertWatcher } from './alerts/alert-watcher.js';
 import { GatewayExpressAdapter } from './core/express-adapter.js';
 import { ListenerDrain } from './core/listener-drain.js';
 import { createAppLogger, NestWinstonLogger } from './core/logger.js';
@@ -65,8 +67,10 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
   if (sqliteStore && owner.lease) owner.releaseAbandoned(sqliteStore);
   const settings = new SettingsService(sql, defaultSettings(config.ollamaUrl, config.anthropicDefaultModel));
   await settings.seed();
-  const upstreams = await startUpstreams(config, dataSource, settings, metrics, logger);
-  const shared: SharedResources = { config, dataSource, sql, logger, usageLog, metrics, quota, upstreams };
+  const alerts = new AlertService(sql, logger, { retryBaseMs: config.alertRetryBaseMs, sweepMs: config.alertCheckMs });
+  const alertWatcher = new AlertWatcher(alerts, sql, quota, logger, config.alertCheckMs);
+  const upstreams = await startUpstreams(config, dataSource, settings, metrics, logger, (upstream, up) => alertWatcher.upstreamHealth(upstream, up));
+  const shared: SharedResources = { config, dataSource, sql, logger, usageLog, metrics, quota, upstreams, alerts };
 
   const nestLogger = new NestWinstonLogger(logger);
   const apps: INestApplication[] = [];
@@ -96,6 +100,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
   } catch (error) {
     await Promise.allSettled(apps.map((app) => app.close()));
     upstreams.pool.stop();
+    await Promise.allSettled([alertWatcher.stop(), alerts.stop()]);
     await quota.close().catch(() => undefined);
     owner.release();
     await dataSource.destroy();
@@ -104,6 +109,8 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
   const [proxy, admin] = apps as [INestApplication, INestApplication];
   const proxyUrl = urlOf(proxy, config.proxy.host);
   const adminUrl = urlOf(admin, config.admin.host);
+  alerts.start();
+  alertWatcher.start();
   logger.info(`proxy listening on ${listening(proxy, config.proxy.host, proxyUrl)}, admin on ${listening(admin, config.admin.host, adminUrl)}, database ${config.database.type}`, { context: 'llmproxy' });
 
   const drains = [new ListenerDrain(proxy.getHttpServer()), new ListenerDrain(admin.getHttpServer())];
@@ -126,6 +133,7 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
     }
     await Promise.allSettled([proxy.close(), admin.close()]);
     upstreams.pool.stop();
+    await Promise.allSettled([alertWatcher.stop(), alerts.stop()]);
     await quota.close().catch((error: unknown) => log('warn', `could not write the last quota changes: ${String(error)}`));
     owner.release();
     if (dataSource.isInitialized) await dataSource.destroy();
@@ -145,9 +153,16 @@ export async function startGateway(config: AppConfig, logger: winston.Logger = c
 /**
  * The upstream list, seeded on the first start of a database from OLLAMA_URLS, else from the Ollama
  * URL used so far (the `ollama_url` setting, itself seeded from OLLAMA_URL); the pool polls each
- * server; the scheduler hands out slots. Health changes are logged.
+ * server; the scheduler hands out slots. Health changes are logged and handed to `healthChanged` (alerts).
  */
-async function startUpstreams(config: AppConfig, dataSource: DataSource, settings: SettingsService, metrics: GatewayMetrics, logger: winston.Logger): Promise<Upstreams> {
+async function startUpstreams(
+  config: AppConfig,
+  dataSource: DataSource,
+  settings: SettingsService,
+  metrics: GatewayMetrics,
+  logger: winston.Logger,
+  healthChanged: (upstream: UpstreamState, up: boolean) => void,
+): Promise<Upstreams> {
   const registry = new UpstreamRegistry(dataSource);
   await registry.seed(config.ollamaUrls.length > 0 ? config.ollamaUrls : [(await settings.get()).ollamaUrl], config.upstreamMaxParallel);
   const pool: UpstreamPool = new UpstreamPool(
@@ -155,8 +170,10 @@ async function startUpstreams(config: AppConfig, dataSource: DataSource, setting
     { pollMs: config.upstreamPollMs },
     {
       changed: () => scheduler.dispatch(),
-      health: (upstream, up) =>
-        logger.log(up ? 'info' : 'warn', `upstream ${upstream.name} is ${up ? 'back' : 'out of rotation (circuit breaker open)'}`, { context: 'upstreams' }),
+      health: (upstream, up) => {
+        logger.log(up ? 'info' : 'warn', `upstream ${upstream.name} is ${up ? 'back' : 'out of rotation (circuit breaker open)'}`, { context: 'upstreams' });
+        healthChanged(upstream, up);
+      },
     },
   );
   const scheduler = new Scheduler(

@@ -337,3 +337,65 @@ export interface KeyNearLimit {
   share: number;
   resets_at: string;
 }
+
+/**
+ * What an alert webhook may be sent (issue 16, item 7). `key.quota_80` / `key.quota_100`: a key used
+ * 80 % / 100 % of one of its limits in the current window; `key.expiring`: a key expires within 7
+ * days; `upstream.down` / `upstream.up`: an Ollama server left / rejoined the rotation;
+ * `database.error` / `database.recovered`: the gateway's own database failed / answers again;
+ * `test`: the "send test" action.
+ */
+export type AlertEvent = 'key.quota_80' | 'key.quota_100' | 'key.expiring' | 'upstream.down' | 'upstream.up' | 'database.error' | 'database.recovered' | 'test';
+export const ALERT_EVENTS: readonly AlertEvent[] = ['key.quota_80', 'key.quota_100', 'key.expiring', 'upstream.down', 'upstream.up', 'database.error', 'database.recovered', 'test'];
+
+/** How a webhook's body is written: llmproxy's JSON, a Slack incoming webhook's, a Teams workflow's (Adaptive Card). */
+export type AlertFormat = 'json' | 'slack' | 'teams';
+export const ALERT_FORMATS: readonly AlertFormat[] = ['json', 'slack', 'teams'];
+
+/** A webhook as the admin API shows it: never its secret, only whether it has one. */
+export interface AlertWebhookView {
+  id: number;
+  name: string;
+  url: string;
+  format: AlertFormat;
+  /** The events it receives (`test` is always sent when asked for, whether listed or not). */
+  events: AlertEvent[];
+  enabled: boolean;
+  has_secret: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+/** POST /api/alerts/webhooks. The secret (optional) signs each body; it is never answered back. */
+export interface CreateAlertWebhookRequest {
+  name: string;
+  url: string;
+  secret?: string | null;
+  format?: AlertFormat;
+  events: AlertEvent[];
+  enabled?: boolean;
+}
+
+/** PATCH /api/alerts/webhooks/{id}: absent fields stay; `secret: null` removes the secret. */
+export type UpdateAlertWebhookRequest = Partial<CreateAlertWebhookRequest>;
+
+export type AlertDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One event for one webhook, GET /api/alerts/deliveries (newest first). */
+export interface AlertDeliveryView {
+  id: number;
+  webhook_id: number;
+  webhook_name: string | null;
+  event: AlertEvent;
+  status: AlertDeliveryStatus;
+  attempts: number;
+  /** When the next attempt is due (pending only). */
+  next_attempt_at: string | null;
+  /** The last failed attempt's error: an HTTP status or a network error, never the receiver's body. */
+  last_error: string | null;
+  last_status: number | null;
+  /** The event's one-line summary. */
+  summary: string;
+  created_at: string;
+  updated_at: string;
+}

@@ -21,11 +21,15 @@ export type AuditAction =
   | 'account.update'
   | 'account.delete'
   | 'account.password'
+  | 'alert_webhook.create'
+  | 'alert_webhook.update'
+  | 'alert_webhook.delete'
+  | 'alert_webhook.test'
   | 'login.success'
   | 'login.failure'
   | 'logout';
 
-export type AuditTargetType = 'api_key' | 'settings' | 'admin_session' | 'upstream' | 'admin_account';
+export type AuditTargetType = 'api_key' | 'settings' | 'admin_session' | 'upstream' | 'admin_account' | 'alert_webhook';
 
 export interface AuditEntry {
   action: AuditAction;

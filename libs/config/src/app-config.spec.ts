@@ -59,6 +59,8 @@ describe('loadConfig', () => {
       clientStallTimeoutMs: 60_000,
       metricsToken: undefined,
       shutdownGraceMs: 30_000,
+      alertCheckMs: 30_000,
+      alertRetryBaseMs: 60_000,
       sqliteOwnerWaitMs: 60_000,
       trustProxy: false,
     });

@@ -43,6 +43,9 @@ export interface AppConfig {
   metricsToken?: string;
   /** How long in-flight requests may run on after SIGTERM/SIGINT before they are cut. */
   shutdownGraceMs: number;
+  /** Alerts: how often keys' usage and expiry and the database are checked; the first retry's wait (doubling after). */
+  alertCheckMs: number;
+  alertRetryBaseMs: number;
   /** On SQLite: how long a starting process waits for the process that serves the file to stop. */
   sqliteOwnerWaitMs: number;
   /** Express's `trust proxy` setting for both listeners (false: the TCP peer is the client). */
@@ -161,6 +164,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     clientStallTimeoutMs: schema.CLIENT_STALL_TIMEOUT_S * 1000,
     metricsToken: schema.METRICS_TOKEN || undefined,
     shutdownGraceMs: schema.SHUTDOWN_GRACE_S * 1000,
+    alertCheckMs: schema.ALERT_CHECK_S * 1000,
+    alertRetryBaseMs: schema.ALERT_RETRY_BASE_MS,
     sqliteOwnerWaitMs: schema.SQLITE_OWNER_WAIT_S * 1000,
     trustProxy: parseTrustProxy(schema.TRUST_PROXY)!,
     ...(oidc ? { oidc } : {}),

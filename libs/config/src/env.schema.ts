@@ -194,6 +194,14 @@ export class EnvSchema {
   @Transform(toInt) @Min(0) @Max(3600) @IsInt()
   SHUTDOWN_GRACE_S = 30;
 
+  /** Seconds between two checks of the keys' usage and expiry (and of the database) for alerts. */
+  @Transform(toInt) @Min(1) @Max(3600) @IsInt()
+  ALERT_CHECK_S = 30;
+
+  /** Milliseconds before an alert's first retry; each further retry waits twice as long (5 attempts: 1+2+4+8 × base). */
+  @Transform(toInt) @Min(10) @Max(3_600_000) @IsInt()
+  ALERT_RETRY_BASE_MS = 60_000;
+
   /** On SQLite: seconds a starting process waits for the file's owner to stop before it refuses to start. */
   @Transform(toInt) @Min(0) @Max(3600) @IsInt()
   SQLITE_OWNER_WAIT_S = 60;
@@ -270,6 +278,8 @@ export const ENV_VARIABLES = [
   'LOG_RETENTION_DAYS',
   'METRICS_TOKEN',
   'SHUTDOWN_GRACE_S',
+  'ALERT_CHECK_S',
+  'ALERT_RETRY_BASE_MS',
   'SQLITE_OWNER_WAIT_S',
   'TRUST_PROXY',
   'OIDC_ISSUER',

@@ -7,6 +7,8 @@ import type { SharedResources } from '../core/shared-resources.js';
 import { AccountsController } from './accounts/accounts.controller.js';
 import { AccountsService } from './accounts/accounts.service.js';
 import { MeController } from './accounts/me.controller.js';
+import { AlertsController } from './alerts/alerts.controller.js';
+import { AlertWebhooksService } from './alerts/alert-webhooks.service.js';
 import { AuditController } from './audit/audit.controller.js';
 import { AuditScopeMiddleware } from './auth/audit-scope.middleware.js';
 import { AdminAuthService } from './auth/admin-auth.service.js';
@@ -48,6 +50,7 @@ export const ADMIN_CONTROLLERS = [
   AuditController,
   UpstreamsController,
   OverviewController,
+  AlertsController,
 ];
 
 /** The admin listener: login, accounts, keys, quotas, settings, usage, audit and metrics behind the admin guard; health probes. */
@@ -74,6 +77,7 @@ export class AdminAppModule implements NestModule {
         SettingsEditor,
         UsageReportService,
         OverviewService,
+        AlertWebhooksService,
         { provide: APP_GUARD, useClass: AdminGuard },
         {
           provide: APP_PIPE,

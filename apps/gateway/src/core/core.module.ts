@@ -8,6 +8,7 @@ import { SqlClient } from '@llmproxy/persistence';
 import { QuotaService } from '@llmproxy/quota';
 import { defaultSettings, SETTINGS_DEFAULTS, SettingsService } from '@llmproxy/settings';
 import { Scheduler, UpstreamPool, UpstreamRegistry } from '@llmproxy/upstreams';
+import { AlertService } from '../alerts/alert-service.js';
 import { GatewayMetrics } from './metrics.js';
 import { APP_LOGGER, type SharedResources } from './shared-resources.js';
 
@@ -35,12 +36,13 @@ export class CoreModule {
         { provide: UpstreamRegistry, useValue: shared.upstreams.registry },
         { provide: UpstreamPool, useValue: shared.upstreams.pool },
         { provide: Scheduler, useValue: shared.upstreams.scheduler },
+        { provide: AlertService, useValue: shared.alerts },
         AuditLog,
         SettingsService,
         ApiKeyLookup,
         ApiKeysService,
       ],
-      exports: [ConfigModule, DataSource, SqlClient, UsageLog, APP_LOGGER, GatewayMetrics, QuotaService, UpstreamRegistry, UpstreamPool, Scheduler, AuditLog, SettingsService, ApiKeyLookup, ApiKeysService],
+      exports: [ConfigModule, DataSource, SqlClient, UsageLog, APP_LOGGER, GatewayMetrics, QuotaService, UpstreamRegistry, UpstreamPool, Scheduler, AlertService, AuditLog, SettingsService, ApiKeyLookup, ApiKeysService],
     };
   }
 }

@@ -5,6 +5,7 @@ import type { UsageLog } from '@llmproxy/metering';
 import type { SqlClient } from '@llmproxy/persistence';
 import type { QuotaService } from '@llmproxy/quota';
 import type { Scheduler, UpstreamPool, UpstreamRegistry } from '@llmproxy/upstreams';
+import type { AlertService } from '../alerts/alert-service.js';
 import type { GatewayMetrics } from './metrics.js';
 
 /** Created once by the composition root and handed to both Nest applications. */
@@ -25,6 +26,8 @@ export interface SharedResources {
    * each (models, loaded models, breaker), and its slots and fair queue (per process).
    */
   upstreams: Upstreams;
+  /** Alerts to the admins' webhooks (queue and deliveries; the admin API's "send test"). */
+  alerts: AlertService;
 }
 
 export interface Upstreams {

@@ -10,6 +10,7 @@ import { Upstreams1764900000000 } from './1764900000000-upstreams.js';
 import { UpstreamReservedSlots1765000000000 } from './1765000000000-upstream-reserved-slots.js';
 import { UsageUpstreams1765100000000 } from './1765100000000-usage-upstreams.js';
 import { AdminAccounts1765200000000 } from './1765200000000-admin-accounts.js';
+import { Alerts1765300000000 } from './1765300000000-alerts.js';
 
 /** Every migration, oldest first. One set serves SQLite and PostgreSQL. */
-export const migrations = [Initial1764100000000, Quota1764200000000, Admin1764300000000, QuotaAdmit1764400000000, QuotaBatch1764500000000, AdminAuthFailures1764600000000, QuotaRules1764700000000, SqliteOwner1764800000000, Upstreams1764900000000, UpstreamReservedSlots1765000000000, UsageUpstreams1765100000000, AdminAccounts1765200000000];
+export const migrations = [Initial1764100000000, Quota1764200000000, Admin1764300000000, QuotaAdmit1764400000000, QuotaBatch1764500000000, AdminAuthFailures1764600000000, QuotaRules1764700000000, SqliteOwner1764800000000, Upstreams1764900000000, UpstreamReservedSlots1765000000000, UsageUpstreams1765100000000, AdminAccounts1765200000000, Alerts1765300000000];

@@ -1,0 +1,58 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { AlertDeliveryView, AlertWebhookView } from '@llmproxy/api-types';
+import { ApiErrors } from '../../common/openapi/error-body.js';
+import { AlertDeliverySchema, AlertWebhookSchema } from './alert.schema.js';
+import { AlertWebhooksService } from './alert-webhooks.service.js';
+import { CreateAlertWebhookDto, DeliveriesQueryDto, UpdateAlertWebhookDto } from './alert-webhook.dto.js';
+
+/** Alert webhooks and their deliveries: reads for every role, writes (and "send test") for admins (the guard's default). */
+@ApiTags('alerts')
+@Controller('api/alerts')
+export class AlertsController {
+  constructor(private readonly webhooks: AlertWebhooksService) {}
+
+  @Get('webhooks')
+  @ApiOkResponse({ type: AlertWebhookSchema, isArray: true })
+  list(): Promise<AlertWebhookView[]> {
+    return this.webhooks.list();
+  }
+
+  @Post('webhooks')
+  @ApiCreatedResponse({ type: AlertWebhookSchema })
+  @ApiErrors(400)
+  create(@Body() dto: CreateAlertWebhookDto): Promise<AlertWebhookView> {
+    return this.webhooks.create(dto);
+  }
+
+  @Patch('webhooks/:id')
+  @ApiOkResponse({ type: AlertWebhookSchema })
+  @ApiErrors(400, 404)
+  update(@Param('id', ParseIntPipe) id: number, @Body() dto: UpdateAlertWebhookDto): Promise<AlertWebhookView> {
+    return this.webhooks.update(id, dto);
+  }
+
+  @Delete('webhooks/:id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Removed, with its deliveries.' })
+  @ApiErrors(400, 404)
+  async remove(@Param('id', ParseIntPipe) id: number): Promise<void> {
+    await this.webhooks.remove(id);
+  }
+
+  /** Queues a `test` delivery; 202 with the delivery (its outcome: GET /api/alerts/deliveries). */
+  @Post('webhooks/:id/test')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: AlertDeliverySchema, description: 'The test delivery, queued.' })
+  @ApiErrors(400, 404)
+  test(@Param('id', ParseIntPipe) id: number): Promise<AlertDeliveryView> {
+    return this.webhooks.test(id);
+  }
+
+  @Get('deliveries')
+  @ApiOkResponse({ type: AlertDeliverySchema, isArray: true })
+  @ApiErrors(400)
+  deliveries(@Query() query: DeliveriesQueryDto): Promise<AlertDeliveryView[]> {
+    return this.webhooks.deliveries({ webhookId: query.webhook_id, limit: query.limit });
+  }
+}
