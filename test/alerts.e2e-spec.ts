@@ -252,6 +252,12 @@ describe.each(databases)('alerts on $name', (database) => {
     expect((await post(`/api/alerts/webhooks/${main.id}/test`, {}, token)).status).toBe(403);
     expect((await call('/api/alerts/webhooks', {}, token)).status).toBe(200);
     expect((await call('/api/alerts/deliveries', {}, token)).status).toBe(200);
+    // A Slack or Teams URL is itself a credential (its path): a viewer sees where it goes, not the URL.
+    const seen = (await call('/api/alerts/webhooks', {}, token)).body as { id: number; url: string }[];
+    const own = seen.find((webhook) => webhook.id === main.id)!;
+    expect(own.url).toBe(`${new URL(receiver.url).origin}/…`);
+    const asAdmin = (await call('/api/alerts/webhooks', {})).body as { id: number; url: string }[];
+    expect(asAdmin.find((webhook) => webhook.id === main.id)!.url).toBe(`${receiver.url}/main`);
   });
 
   it('sends nothing again after a restart; on PostgreSQL two replicas send an upstream’s transition once', async () => {
@@ -307,6 +313,11 @@ describe.each(databases)('alerts on $name', (database) => {
     expect(rows.map((row) => row.action)).toEqual(expect.arrayContaining(['alert_webhook.create', 'alert_webhook.update', 'alert_webhook.delete', 'alert_webhook.test']));
     const update = rows.find((row) => row.action === 'alert_webhook.update' && row.target_id === String(main.id))!;
     expect(update.changes).toMatchObject({ enabled: { old: true, new: false }, secret_changed: { old: null, new: true } });
+    // The audit (which viewers read) names where a webhook goes, not its URL's path (a Slack or Teams token).
+    const created = rows.find((row) => row.action === 'alert_webhook.create' && row.target_id === String(goneId))!;
+    expect((created.changes as Record<string, { new: unknown }>).url!.new).toMatch(new RegExp(`^${new URL(receiver.url).origin}/… #[0-9a-f]{8}$`));
+    expect(JSON.stringify(rows)).not.toContain('/gone');
+    expect(JSON.stringify(rows)).not.toContain('/main');
     await call('/api/alerts/deliveries?limit=500');
     for (const text of [...answers, ...gateway.appLog]) {
       expect(text).not.toContain(SECRET);

@@ -1,7 +1,8 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import type { AlertDeliveryView, AlertEvent, AlertFormat, AlertWebhookView, CreateAlertWebhookRequest, UpdateAlertWebhookRequest } from '@llmproxy/api-types';
 import { DataSource, type EntityManager } from 'typeorm';
-import { allFields, AuditLog, type AuditChanges, diffFields, redactUrl } from '@llmproxy/audit';
+import { createHash } from 'node:crypto';
+import { allFields, AuditLog, type AuditChanges, diffFields } from '@llmproxy/audit';
 import { AlertDeliveryEntity, AlertWebhookEntity } from '@llmproxy/persistence';
 import type { AlertMessage } from '../../alerts/alert-format.js';
 import { AlertService, parseEvents } from '../../alerts/alert-service.js';
@@ -129,11 +130,25 @@ function toDeliveryView(entity: AlertDeliveryEntity, webhookName: string | null)
 
 /** What the audit shows of a webhook: never the secret; the URL without a password in it. */
 function audited(view: AlertWebhookView): Record<'name' | 'url' | 'format' | 'events' | 'enabled' | 'has_secret', unknown> {
-  return { name: view.name, url: redactUrl(view.url), format: view.format, events: view.events, enabled: view.enabled, has_secret: view.has_secret };
+  return { name: view.name, url: fingerprintedOrigin(view.url), format: view.format, events: view.events, enabled: view.enabled, has_secret: view.has_secret };
 }
 
 async function found(manager: EntityManager, id: number): Promise<AlertWebhookEntity> {
   const entity = await manager.getRepository(AlertWebhookEntity).findOneBy({ id });
   if (!entity) throw new NotFoundException(`alert webhook ${id} not found`);
   return entity;
+}
+
+/** Where a webhook goes without what lets anyone post to it: a Slack or Teams URL's path and query are its token. */
+export function originOnly(url: string): string {
+  try {
+    return `${new URL(url).origin}/…`;
+  } catch {
+    return '…';
+  }
+}
+
+/** For the audit log (read by viewers): the origin, and a short hash that tells a changed URL apart. */
+function fingerprintedOrigin(url: string): string {
+  return `${originOnly(url)} #${createHash('sha256').update(url).digest('hex').slice(0, 8)}`;
 }

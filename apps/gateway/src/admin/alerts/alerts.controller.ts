@@ -1,9 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, Query, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { AlertDeliveryView, AlertWebhookView } from '@llmproxy/api-types';
 import { ApiErrors } from '../../common/openapi/error-body.js';
+import { principalOf } from '../auth/admin-principal.js';
 import { AlertDeliverySchema, AlertWebhookSchema } from './alert.schema.js';
-import { AlertWebhooksService } from './alert-webhooks.service.js';
+import { AlertWebhooksService, originOnly } from './alert-webhooks.service.js';
 import { CreateAlertWebhookDto, DeliveriesQueryDto, UpdateAlertWebhookDto } from './alert-webhook.dto.js';
 
 /** Alert webhooks and their deliveries: reads for every role, writes (and "send test") for admins (the guard's default). */
@@ -13,9 +15,11 @@ export class AlertsController {
   constructor(private readonly webhooks: AlertWebhooksService) {}
 
   @Get('webhooks')
-  @ApiOkResponse({ type: AlertWebhookSchema, isArray: true })
-  list(): Promise<AlertWebhookView[]> {
-    return this.webhooks.list();
+  @ApiOkResponse({ type: AlertWebhookSchema, isArray: true, description: "A viewer gets each URL as its origin only (`https://hooks.slack.com/…`): a Slack or Teams webhook's path is its credential." })
+  async list(@Req() request: Request): Promise<AlertWebhookView[]> {
+    const webhooks = await this.webhooks.list();
+    if (principalOf(request).role === 'admin') return webhooks;
+    return webhooks.map((webhook) => ({ ...webhook, url: originOnly(webhook.url) }));
   }
 
   @Post('webhooks')
@@ -56,3 +60,4 @@ export class AlertsController {
     return this.webhooks.deliveries({ webhookId: query.webhook_id, limit: query.limit });
   }
 }
+
