@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 import { ALERT_EVENTS, ALERT_FORMATS, type AlertEvent, type AlertFormat } from '@llmproxy/api-types';
@@ -45,47 +45,8 @@ export class CreateAlertWebhookDto {
   enabled?: boolean;
 }
 
-/** PATCH /api/alerts/webhooks/{id}: absent fields stay; `secret: null` removes it. */
-export class UpdateAlertWebhookDto {
-  @ApiPropertyOptional({ minLength: 1, maxLength: 100 })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(100)
-  name?: string;
-
-  @ApiPropertyOptional({ format: 'uri', maxLength: 2000 })
-  @IsOptional()
-  @IsUrl(URL_OPTIONS, { message: 'url must be an http(s) URL' })
-  @MaxLength(2000)
-  url?: string;
-
-  @ApiPropertyOptional({ type: String, nullable: true, minLength: 8, maxLength: 500, writeOnly: true, description: 'Signs each body: X-Llmproxy-Signature: sha256=HMAC-SHA256(secret, "<X-Llmproxy-Timestamp>.<body>"). Never answered back; null removes it.' })
-  @IsOptional()
-  @ValidateIf((_, value) => value !== null)
-  @IsString()
-  @MinLength(8)
-  @MaxLength(500)
-  secret?: string | null;
-
-  @ApiPropertyOptional({ enum: ALERT_FORMATS, default: 'json', description: 'json: {event, at, summary, ...details}; slack: an incoming webhook message; teams: a message with an Adaptive Card.' })
-  @IsOptional()
-  @IsIn(ALERT_FORMATS)
-  format?: AlertFormat;
-
-  @ApiPropertyOptional({ enum: ALERT_EVENTS, isArray: true, minItems: 1, uniqueItems: true })
-  @IsOptional()
-  @IsIn(ALERT_EVENTS, { each: true })
-  @ArrayMinSize(1)
-  @ArrayMaxSize(ALERT_EVENTS.length)
-  @ArrayUnique()
-  events?: AlertEvent[];
-
-  @ApiPropertyOptional({ default: true })
-  @IsOptional()
-  @IsBoolean()
-  enabled?: boolean;
-}
+/** PATCH /api/alerts/webhooks/{id}: any of the fields; absent fields stay; `secret: null` removes it. */
+export class UpdateAlertWebhookDto extends PartialType(CreateAlertWebhookDto) {}
 
 /** GET /api/alerts/deliveries. */
 export class DeliveriesQueryDto {
