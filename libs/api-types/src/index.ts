@@ -102,6 +102,8 @@ export interface Settings {
 
 export interface UpdateSettingsRequest extends Partial<Settings> {
   save_unreachable?: boolean;
+  /** Save a default model or alias target that no Ollama server has (yet). */
+  save_unknown_models?: boolean;
 }
 
 export type OllamaStatus = { reachable: true; version: string } | { reachable: false; error: string };

@@ -93,6 +93,44 @@ describe('SettingsPage', () => {
     expect((fixture.nativeElement as HTMLElement).textContent).not.toContain('save_unreachable');
   });
 
+  it('shows an alias to a model no server has as refused, in one message that points at its checkbox, and saves it once ticked', async () => {
+    byTestId('settings-alias-add')!.click();
+    await fixture.whenStable();
+    type('settings-alias-pattern-1', 'gpt-*');
+    type('settings-alias-model-1', 'qwen3:8bb');
+    await fixture.whenStable();
+    submitWith(byTestId<HTMLButtonElement>('settings-save')!);
+    const refused = http.expectOne({ method: 'PUT', url: '/api/settings' });
+    expect(refused.request.body).not.toHaveProperty('save_unknown_models');
+    refused.flush(
+      {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: "model_aliases['gpt-*']: Ollama has no model 'qwen3:8bb' (it has: qwen3:4b, qwen3:8b); nothing was saved (send \"save_unknown_models\": true to save it anyway)",
+        unknown_models: ['qwen3:8bb'],
+      },
+      { status: 400, statusText: 'Bad Request' },
+    );
+    await fixture.whenStable();
+    const message = byTestId('settings-unknown-models')!;
+    expect(message.textContent!.replace(/\s+/g, ' ')).toContain('Nothing was saved: no Ollama server has qwen3:8bb.');
+    expect(message.textContent).toContain('Save the default model and aliases even if no Ollama server has the model yet');
+    expect(message.getAttribute('role')).toBe('alert');
+    expect(byTestId('settings-error')).toBeNull();
+    expect((fixture.nativeElement as HTMLElement).textContent).not.toContain('save_unknown_models');
+
+    checkbox('settings-save-unknown-models').click();
+    await fixture.whenStable();
+    submitWith(byTestId<HTMLButtonElement>('settings-save')!);
+    const insisted = http.expectOne({ method: 'PUT', url: '/api/settings' });
+    expect(insisted.request.body).toMatchObject({ model_aliases: { 'claude-*haiku*': 'qwen3:4b', 'gpt-*': 'qwen3:8bb' }, save_unknown_models: true });
+    insisted.flush({ settings: { ...SETTINGS, model_aliases: { 'claude-*haiku*': 'qwen3:4b', 'gpt-*': 'qwen3:8bb' } }, ollama: { reachable: true, version: '0.6.2' } });
+    await fixture.whenStable();
+    expect(byTestId('settings-unknown-models')).toBeNull();
+    expect(byTestId('settings-saved')!.textContent).toContain('Settings saved');
+    expect(checkbox('settings-save-unknown-models').checked).toBe(false);
+  });
+
   it('saves every field, aliases as a pattern → model map', async () => {
     byTestId('settings-alias-add')!.click();
     await fixture.whenStable();

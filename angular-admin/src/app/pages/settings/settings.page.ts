@@ -58,11 +58,16 @@ export class SettingsPage {
       allow_load_options: new FormControl(false, { nonNullable: true }),
       allow_cloud_models: new FormControl(false, { nonNullable: true }),
       save_unreachable: new FormControl(false, { nonNullable: true }),
+      save_unknown_models: new FormControl(false, { nonNullable: true }),
     },
     { validators: keepAliveOrder },
   );
   /** The checkbox's label, which the refusal of an unreachable URL points at. */
   protected readonly saveUnreachableLabel = 'Save the URL even if Ollama does not answer';
+  /** The checkbox's label, which the refusal of a model no server has points at. */
+  protected readonly saveUnknownModelsLabel = 'Save the default model and aliases even if no Ollama server has the model yet';
+  /** A save refused because a new default model or alias target is on no server: which ones. */
+  protected readonly unknownModels = signal<string[] | null>(null);
   protected readonly numCtxRange = { min: MIN_NUM_CTX, max: MAX_NUM_CTX };
   protected readonly keepAliveRange = { min: MIN_KEEP_ALIVE_S, max: MAX_KEEP_ALIVE_S };
   /** A minimum above the maximum is the form's error, not either field's: both turn red once either was left (Material's rule for one field). */
@@ -143,6 +148,7 @@ export class SettingsPage {
       allow_load_options: value.allow_load_options,
       allow_cloud_models: value.allow_cloud_models,
       ...(value.save_unreachable ? { save_unreachable: true } : {}),
+      ...(value.save_unknown_models ? { save_unknown_models: true } : {}),
     });
   }
 
@@ -150,6 +156,7 @@ export class SettingsPage {
     const previousUrl = this.loaded()?.ollama_url;
     this.saving.set(true);
     this.error.set(null);
+    this.unknownModels.set(null);
     this.savedNotice.set(null);
     this.settingsApi
       .update(request)
@@ -172,16 +179,21 @@ export class SettingsPage {
           const ollama = ollamaOf(error);
           // Refused because Ollama does not answer: one message, by the checkbox that overrides it, in words
           // rather than the API's (`send "save_unreachable": true`); it is brought into view if Save was far below.
+          const unknown = unknownModelsOf(error);
           if (ollama && request.ollama_url) {
             this.connection.set({ url: request.ollama_url, status: ollama, note: 'not saved' });
-            this.revealStatus();
+            this.revealStatus('settings-ollama-status');
+          } else if (unknown) {
+            // Likewise a model no server has: one message, by its checkbox, in words.
+            this.unknownModels.set(unknown);
+            this.revealStatus('settings-unknown-models');
           } else this.error.set(errorMessage(error));
         },
       });
   }
 
-  private revealStatus(): void {
-    setTimeout(() => this.host.nativeElement.querySelector('[data-testid="settings-ollama-status"]')?.scrollIntoView?.({ block: 'center' }));
+  private revealStatus(testId: string): void {
+    setTimeout(() => this.host.nativeElement.querySelector(`[data-testid="${testId}"]`)?.scrollIntoView?.({ block: 'center' }));
   }
 
   private fill(settings: Settings): void {
@@ -198,6 +210,7 @@ export class SettingsPage {
       allow_load_options: settings.allow_load_options,
       allow_cloud_models: settings.allow_cloud_models,
       save_unreachable: false,
+      save_unknown_models: false,
     });
     this.form.markAsPristine();
   }
@@ -231,4 +244,11 @@ function ollamaOf(error: unknown): OllamaStatus | null {
   if (!(error instanceof ApiError) || typeof error.body !== 'object' || error.body === null) return null;
   const ollama = (error.body as { ollama?: unknown }).ollama;
   return typeof ollama === 'object' && ollama !== null && 'reachable' in ollama ? (ollama as OllamaStatus) : null;
+}
+
+/** A save refused because a new default model or alias target is on no server: the models it named. */
+function unknownModelsOf(error: unknown): string[] | null {
+  if (!(error instanceof ApiError) || typeof error.body !== 'object' || error.body === null) return null;
+  const unknown = (error.body as { unknown_models?: unknown }).unknown_models;
+  return Array.isArray(unknown) && unknown.every((model) => typeof model === 'string') ? (unknown as string[]) : null;
 }
