@@ -7,12 +7,14 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatSelectModule } from '@angular/material/select';
-import { filter, finalize, switchMap } from 'rxjs';
+import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
+import { Subject, filter, finalize, startWith, switchMap } from 'rxjs';
 import { AccountsApi } from '../../api/accounts-api.service';
 import type { AccountView, AdminRole } from '../../api/admin-api.types';
 import { errorMessage } from '../../core/api-error';
 import { SessionService } from '../../core/session.service';
 import { confirm } from '../../shared/confirm.dialog';
+import { newestAnswers } from '../../shared/newest-answers';
 import { MIN_PASSWORD_LENGTH } from '../../shared/password-rules';
 
 /** Case aside: the server compares usernames in lower case, and so sends this page. */
@@ -143,7 +145,7 @@ export class AccountsPage {
   protected readonly minPasswordLength = MIN_PASSWORD_LENGTH;
 
   protected readonly accounts = signal<AccountView[]>([]);
-  protected readonly loading = signal(false);
+  protected readonly loading = signal(true);
   protected readonly busy = signal(false);
   protected readonly loadError = signal<string | null>(null);
   protected readonly createError = signal<string | null>(null);
@@ -160,17 +162,21 @@ export class AccountsPage {
     password: new FormControl('', { nonNullable: true, validators: [Validators.required, Validators.minLength(MIN_PASSWORD_LENGTH)] }),
   });
 
+  private readonly reloads = new Subject<void>();
+
   constructor() {
-    this.reload();
+    newestAnswers(this.reloads.pipe(startWith(undefined)), () => this.api.list())
+      .pipe(takeUntilDestroyed())
+      .subscribe(({ value: accounts, error }) => {
+        this.loading.set(false);
+        this.loadError.set(error);
+        if (accounts) this.accounts.set(accounts);
+      });
   }
 
   protected reload(): void {
     this.loading.set(true);
-    this.loadError.set(null);
-    this.api
-      .list()
-      .pipe(finalize(() => this.loading.set(false)))
-      .subscribe({ next: (accounts) => this.accounts.set(accounts), error: (error: unknown) => this.loadError.set(errorMessage(error)) });
+    this.reloads.next();
   }
 
   /** `directive`: to clear the submitted state too, or the emptied fields would show as errors. */

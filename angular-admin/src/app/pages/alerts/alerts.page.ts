@@ -9,11 +9,12 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatSelectModule } from '@angular/material/select';
-import { type Observable, Subject, catchError, filter, finalize, forkJoin, merge, of, switchMap, timer } from 'rxjs';
+import { type Observable, Subject, filter, finalize, forkJoin, merge, timer } from 'rxjs';
 import { AlertsApi } from '../../api/alerts-api.service';
 import type { AlertDeliveryView, AlertEvent, AlertFormat, AlertWebhookView, UpdateAlertWebhookRequest } from '../../api/admin-api.types';
 import { errorMessage } from '../../core/api-error';
 import { confirm } from '../../shared/confirm.dialog';
+import { newestAnswers } from '../../shared/newest-answers';
 import { IfCanWriteDirective } from '../../shared/if-can-write.directive';
 import { ViewerNoticeComponent } from '../../shared/viewer-notice.component';
 
@@ -226,22 +227,15 @@ export class AlertsPage {
   });
 
   constructor() {
-    merge(timer(0, inject(ALERTS_REFRESH_MS)), this.reloads)
-      .pipe(
-        switchMap(() =>
-          forkJoin({ webhooks: this.api.webhooks(), deliveries: this.api.deliveries() }).pipe(catchError((error: unknown) => of({ error: errorMessage(error) }))),
-        ),
-        takeUntilDestroyed(),
-      )
-      .subscribe((result) => {
+    newestAnswers(merge(timer(0, inject(ALERTS_REFRESH_MS)), this.reloads), () => forkJoin({ webhooks: this.api.webhooks(), deliveries: this.api.deliveries() }))
+      .pipe(takeUntilDestroyed())
+      .subscribe(({ value, error }) => {
         this.loading.set(false);
-        if ('error' in result) {
-          this.loadError.set(result.error);
-          return;
+        this.loadError.set(error);
+        if (value) {
+          this.webhooks.set(value.webhooks);
+          this.deliveries.set(value.deliveries);
         }
-        this.loadError.set(null);
-        this.webhooks.set(result.webhooks);
-        this.deliveries.set(result.deliveries);
       });
   }
 

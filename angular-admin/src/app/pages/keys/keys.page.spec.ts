@@ -219,6 +219,30 @@ describe('KeysPage', () => {
     expect(byTestId('key-status-ci')!.textContent!.trim()).toBe('inactive');
   });
 
+  it('keeps the newest list when two reloads answer out of order', async () => {
+    // A reload after deactivating is still unanswered when a quota change asks for another one.
+    await fromMenu('key-deactivate-ci');
+    http.expectOne({ method: 'PUT', url: '/api/api-keys/5/deactivate' }).flush({ ...KEY, is_active: false });
+    await settle();
+    const older = http.expectOne('/api/api-keys');
+    byTestId('key-quota-ci')!.click();
+    await settle();
+    const input = byTestId<HTMLInputElement>('quota-daily-requests-input')!;
+    input.value = '7';
+    input.dispatchEvent(new Event('input'));
+    await settle();
+    submitWith(byTestId<HTMLButtonElement>('quota-submit')!);
+    await settle();
+    http.expectOne({ method: 'PATCH', url: '/api/api-keys/5/quota' }).flush({ ...KEY, is_active: false, daily_request_limit: 7 });
+    await settle();
+    http.expectOne('/api/api-keys').flush([{ ...KEY, is_active: false, daily_request_limit: 7, usage: { day: { ...WINDOW, request_limit: 7 }, month: WINDOW } }]);
+    await settle();
+    // The older answer arrives last; it must not put the list from before the quota change back.
+    if (!older.cancelled) older.flush([{ ...KEY, is_active: false }]);
+    await settle();
+    expect(byTestId('key-usage-daily-requests-ci')!.textContent).toContain('of 7');
+  });
+
   it('deletes only after confirmation', async () => {
     await fromMenu('key-delete-ci');
     byTestId('confirm-cancel')!.click();

@@ -5,11 +5,12 @@ import { ViewerNoticeComponent } from '../../shared/viewer-notice.component';
 import { MatDialog } from '@angular/material/dialog';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatSnackBar } from '@angular/material/snack-bar';
-import { filter, finalize, switchMap, type Observable } from 'rxjs';
+import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
+import { Subject, filter, finalize, startWith, switchMap, type Observable } from 'rxjs';
 import type { ApiKeyWithSecret, ApiKeyWithUsage } from '../../api/admin-api.types';
 import { KeysApi } from '../../api/keys-api.service';
-import { errorMessage } from '../../core/api-error';
 import { confirm } from '../../shared/confirm.dialog';
+import { newestAnswers } from '../../shared/newest-answers';
 import { KeyFormDialog, type KeyFormData, type KeyFormResult } from './key-form.dialog';
 import { KeyTableComponent } from './key-table.component';
 import { NewKeyDialog, type NewKeyData } from './new-key.dialog';
@@ -59,27 +60,28 @@ export class KeysPage {
 
   protected readonly keys = signal<ApiKeyWithUsage[] | null>(null);
   protected readonly loadedAt = signal(new Date());
-  protected readonly loading = signal(false);
+  protected readonly loading = signal(true);
   protected readonly loadError = signal<string | null>(null);
   protected readonly acting = signal(false);
+  private readonly reloads = new Subject<void>();
 
   constructor() {
-    this.reload();
+    newestAnswers(this.reloads.pipe(startWith(undefined)), () => this.keysApi.list())
+      .pipe(takeUntilDestroyed())
+      .subscribe(({ value: keys, error }) => {
+        this.loading.set(false);
+        this.loadError.set(error);
+        // A failed reload keeps the last list on screen, under the error.
+        if (keys) {
+          this.keys.set(keys);
+          this.loadedAt.set(new Date());
+        }
+      });
   }
 
   protected reload(): void {
     this.loading.set(true);
-    this.keysApi
-      .list()
-      .pipe(finalize(() => this.loading.set(false)))
-      .subscribe({
-        next: (keys) => {
-          this.keys.set(keys);
-          this.loadedAt.set(new Date());
-          this.loadError.set(null);
-        },
-        error: (error: unknown) => this.loadError.set(errorMessage(error)),
-      });
+    this.reloads.next();
   }
 
   protected create(): void {

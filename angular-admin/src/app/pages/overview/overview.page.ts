@@ -1,10 +1,12 @@
 import { DatePipe, DecimalPipe, PercentPipe } from '@angular/common';
-import { ChangeDetectionStrategy, Component, DestroyRef, InjectionToken, computed, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, InjectionToken, computed, inject, signal } from '@angular/core';
+import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { RouterLink } from '@angular/router';
 import type { Overview } from '../../api/admin-api.types';
 import { OverviewApi } from '../../api/overview-api.service';
-import { errorMessage } from '../../core/api-error';
+import { interval, startWith } from 'rxjs';
+import { newestAnswers } from '../../shared/newest-answers';
 
 /** How often the page asks again while it is open. */
 export const OVERVIEW_REFRESH_MS = new InjectionToken<number>('OVERVIEW_REFRESH_MS', { factory: () => 10_000 });
@@ -162,19 +164,12 @@ export class OverviewPage {
   });
 
   constructor() {
-    this.load();
-    const timer = setInterval(() => this.load(), inject(OVERVIEW_REFRESH_MS));
-    inject(DestroyRef).onDestroy(() => clearInterval(timer));
-  }
-
-  private load(): void {
-    this.api.get().subscribe({
-      next: (overview) => {
-        this.overview.set(overview);
-        this.error.set(null);
-      },
-      // Keep the last figures on screen; say why they are not fresh.
-      error: (error: unknown) => this.error.set(errorMessage(error)),
-    });
+    newestAnswers(interval(inject(OVERVIEW_REFRESH_MS)).pipe(startWith(0)), () => this.api.get())
+      .pipe(takeUntilDestroyed())
+      .subscribe(({ value, error }) => {
+        // A failed refresh keeps the last figures on screen and says why they are not fresh.
+        this.error.set(error);
+        if (value) this.overview.set(value);
+      });
   }
 }

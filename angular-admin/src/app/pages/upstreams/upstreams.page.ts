@@ -7,11 +7,11 @@ import { ViewerNoticeComponent } from '../../shared/viewer-notice.component';
 import { MatDialog } from '@angular/material/dialog';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatSnackBar } from '@angular/material/snack-bar';
-import { Subject, catchError, filter, finalize, map, merge, of, switchMap, timer, type Observable } from 'rxjs';
+import { Subject, filter, finalize, merge, switchMap, timer, type Observable } from 'rxjs';
 import type { BreakerState, UpstreamView } from '../../api/admin-api.types';
 import { UpstreamsApi } from '../../api/upstreams-api.service';
-import { errorMessage } from '../../core/api-error';
 import { confirm } from '../../shared/confirm.dialog';
+import { newestAnswers } from '../../shared/newest-answers';
 import { UpstreamFormDialog, type UpstreamFormData } from './upstream-form.dialog';
 
 /** How often the open page asks again: slots, queues and health change by the second. */
@@ -62,18 +62,9 @@ export class UpstreamsPage {
 
   constructor() {
     const every = inject(UPSTREAMS_REFRESH_MS);
-    merge(timer(0, every), this.reloads)
-      .pipe(
-        // The newest question wins: an answer from before an edit must not overwrite one from after it.
-        switchMap(() =>
-          this.upstreamsApi.list().pipe(
-            map((list) => ({ list, error: null as string | null })),
-            catchError((error: unknown) => of({ list: null, error: errorMessage(error) })),
-          ),
-        ),
-        takeUntilDestroyed(),
-      )
-      .subscribe(({ list, error }) => {
+    newestAnswers(merge(timer(0, every), this.reloads), () => this.upstreamsApi.list())
+      .pipe(takeUntilDestroyed())
+      .subscribe(({ value: list, error }) => {
         this.loading.set(false);
         this.loadError.set(error);
         // A failed refresh keeps the last list on screen, under the error.
