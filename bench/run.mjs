@@ -1400,6 +1400,12 @@ if (!isMain) {
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
+  // Interrupted (Ctrl-C, or the pinning wrapper passing on a SIGTERM): end the servers it started too.
+  for (const sig of ['SIGINT', 'SIGTERM'])
+    process.on(sig, () => {
+      stopAll();
+      process.exit(130);
+    });
   main().catch((error) => {
     console.error(`bench: ${error?.stack ?? error}`);
     stopAll();
