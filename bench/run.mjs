@@ -3,9 +3,10 @@
  * llmproxy's overhead, side by side with a direct upstream, a thin Node proxy and nginx (see
  * bench/README.md). One command: `npm run bench` (= build, then `node bench/run.mjs`).
  *
- *   node bench/run.mjs [--targets direct,thin,nginx,sqlite,pg] [--scenarios s1,s2,s3,s4,s5,s6]
- *                      [--duration 4] [--reps 3] [--warmup 1] [--connections 32]
- *                      [--slow-streams 1000] [--slow-seconds 30] [--profile] [--smoke]
+ *   node bench/run.mjs [--targets direct,thin,nginx,sqlite,pg,sqlite-multi]
+ *                      [--scenarios s1,s2,s3,s4,s5,s6,d1,d2,d3,d4] [--dialects native,openai,anthropic,responses]
+ *                      [--duration 4] [--reps 3] [--warmup 1] [--connections 32] [--samples 2000]
+ *                      [--busy 40] [--rate N] [--slow-streams 1000] [--slow-seconds 30] [--profile] [--smoke]
  *
  * Cores (2-core machine): the server under test on core 0 alone; autocannon (this process) and the
  * shared fast upstream on core 1. The `direct` target is an upstream of its own on core 0.
@@ -32,8 +33,13 @@ const LOAD_CORE = '1';
 
 function parseArgs(argv) {
   const o = {
-    targets: ['direct', 'thin', 'nginx', 'sqlite', 'pg'],
-    scenarios: ['s1', 's2', 's3', 's4', 's5', 's6'],
+    targets: ['direct', 'thin', 'nginx', 'sqlite', 'pg', 'sqlite-multi'],
+    scenarios: ['s1', 's2', 's3', 's4', 's5', 's6', 'd1', 'd2', 'd3', 'd4'],
+    // Issue 17's per-dialect rows (d1–d4) for llmproxy targets; baselines always get the native request.
+    dialects: ['native', 'openai', 'anthropic', 'responses'],
+    samples: 2000, // requests per repetition of the c=1 scenarios d2 and d3 (after a warm-up of a tenth)
+    busy: 40, // d4: offered stream rate that keeps the thin proxy's core this % busy
+    rate: null, // d4: a fixed rate (req/s) instead of the calibration
     duration: 4,
     reps: 3,
     warmup: 1,
@@ -49,6 +55,10 @@ function parseArgs(argv) {
     const next = () => argv[++i];
     if (a === '--targets') o.targets = next().split(',');
     else if (a === '--scenarios') o.scenarios = next().split(',');
+    else if (a === '--dialects') o.dialects = next().split(',');
+    else if (a === '--samples') o.samples = Number(next());
+    else if (a === '--busy') o.busy = Number(next());
+    else if (a === '--rate') o.rate = Number(next());
     else if (a === '--duration') o.duration = Number(next());
     else if (a === '--reps') o.reps = Number(next());
     else if (a === '--warmup') o.warmup = Number(next());
@@ -66,12 +76,15 @@ function parseArgs(argv) {
   if (o.smoke) {
     // Seconds, no thresholds: proves every piece still starts and answers.
     o.targets = argv.includes('--targets') ? o.targets : ['direct', 'sqlite'];
-    o.scenarios = argv.includes('--scenarios') ? o.scenarios : ['s1', 's2', 's4', 's6'];
+    o.scenarios = argv.includes('--scenarios') ? o.scenarios : ['s1', 's2', 's4', 's6', 'd2'];
+    o.samples = argv.includes('--samples') ? o.samples : 100;
     o.duration = argv.includes('--duration') ? o.duration : 1;
     o.reps = argv.includes('--reps') ? o.reps : 1;
     o.warmup = argv.includes('--warmup') ? o.warmup : 0;
     o.connections = argv.includes('--connections') ? o.connections : 8;
   }
+  const known = ['native', 'openai', 'anthropic', 'responses'];
+  for (const d of o.dialects) if (!known.includes(d)) throw new Error(`unknown dialect ${d} (${known.join(', ')})`);
   return o;
 }
 
@@ -256,6 +269,12 @@ const bodies = {
   chatStream: JSON.stringify({ model: MODEL, messages: chatMessages, stream: true, options: { num_predict: MAX_TOKENS } }),
   openai: JSON.stringify({ model: MODEL, messages: chatMessages, stream: true, max_tokens: MAX_TOKENS }),
   anthropic: JSON.stringify({ model: MODEL, max_tokens: MAX_TOKENS, system: chatMessages[0].content, messages: [chatMessages[1]], stream: true }),
+  // Issue 17: the same request in every dialect, non-streamed and streamed, as the official SDKs send it
+  // (openai: chat.completions.create / responses.create; @anthropic-ai/sdk: messages.create).
+  openaiJson: JSON.stringify({ model: MODEL, messages: chatMessages, stream: false, max_tokens: MAX_TOKENS }),
+  anthropicJson: JSON.stringify({ model: MODEL, max_tokens: MAX_TOKENS, system: chatMessages[0].content, messages: [chatMessages[1]], stream: false }),
+  responses: JSON.stringify({ model: MODEL, instructions: chatMessages[0].content, input: chatMessages[1].content, max_output_tokens: MAX_TOKENS, store: false, stream: true }),
+  responsesJson: JSON.stringify({ model: MODEL, instructions: chatMessages[0].content, input: chatMessages[1].content, max_output_tokens: MAX_TOKENS, store: false }),
 };
 
 async function loadClaudeCode() {
@@ -292,7 +311,7 @@ async function cannon(url, { body, headers, connections, duration }) {
 }
 
 /** Closed-loop client with µs timing: time to first body byte and to the end, per request. */
-async function timedRequests(url, { body, headers, connections = 1, durationMs }) {
+async function timedRequests(url, { body, headers, connections = 1, durationMs, count }) {
   const u = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const payload = Buffer.from(body);
@@ -337,10 +356,12 @@ async function timedRequests(url, { body, headers, connections = 1, durationMs }
       req.end(payload);
     });
   const started = Date.now();
-  const deadline = started + durationMs;
+  const deadline = started + (durationMs ?? Infinity);
+  let sent = 0;
   await Promise.all(
     Array.from({ length: connections }, async () => {
-      while (Date.now() < deadline) await one();
+      // A fixed number of requests (count) or as many as fit in durationMs.
+      while (count ? sent++ < count : Date.now() < deadline) await one();
     }),
   );
   agent.destroy();
@@ -350,6 +371,76 @@ async function timedRequests(url, { body, headers, connections = 1, durationMs }
     ok: total.length,
     failed,
     rps: total.length / ((Date.now() - started) / 1000),
+    ttfbP50: quantile(ttfb, 0.5),
+    ttfbP99: quantile(ttfb, 0.99),
+    p50: quantile(total, 0.5),
+    p99: quantile(total, 0.99),
+  };
+}
+
+/**
+ * Open-loop client for (d4): `rate` requests a second spread round-robin over `connections` keep-alive
+ * connections (one socket each, so every connection carries traffic, as autocannon's overallRate does),
+ * dispatched on ~1 ms timer ticks. Time to first body byte is taken from the moment a request is
+ * handed to its connection (a request waiting for its busy connection counts that wait), with hrtime.
+ */
+async function pacedRequests(url, { body, headers, connections, rate, durationMs }) {
+  const u = new URL(url);
+  const agents = Array.from({ length: connections }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const payload = Buffer.from(body);
+  const ttfb = [];
+  const total = [];
+  let failed = 0;
+  const one = (agent) =>
+    new Promise((resolve) => {
+      const t0 = process.hrtime.bigint();
+      let first = 0n;
+      const req = http.request(
+        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length, ...headers } },
+        (res) => {
+          res.on('data', () => {
+            if (!first) first = process.hrtime.bigint();
+          });
+          res.on('end', () => {
+            if (res.statusCode === 200 && first) {
+              ttfb.push(Number(first - t0) / 1e6);
+              total.push(Number(process.hrtime.bigint() - t0) / 1e6);
+            } else failed++;
+            resolve();
+          });
+          res.on('error', () => {
+            failed++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        failed++;
+        resolve();
+      });
+      req.end(payload);
+    });
+  const n = Math.max(1, Math.round((rate * durationMs) / 1000));
+  const started = performance.now();
+  const pending = [];
+  for (let i = 0; i < n; ) {
+    const due = Math.floor(((performance.now() - started) * rate) / 1000) + 1;
+    while (i < Math.min(n, due)) {
+      pending.push(one(agents[i % connections]));
+      i++;
+    }
+    if (i < n) await sleep(1);
+  }
+  await Promise.all(pending);
+  const elapsed = (performance.now() - started) / 1000;
+  for (const a of agents) a.destroy();
+  ttfb.sort((a, b) => a - b);
+  total.sort((a, b) => a - b);
+  return {
+    ok: total.length,
+    failed,
+    rps: total.length / elapsed,
+    offeredRate: rate,
     ttfbP50: quantile(ttfb, 0.5),
     ttfbP99: quantile(ttfb, 0.99),
     p50: quantile(total, 0.5),
@@ -465,12 +556,18 @@ export async function createKey(gateway, fields = {}) {
 
 function makeTargets(ctx) {
   const { upstreamUrl, tmp } = ctx;
-  const gateway = (label, dbKind) => ({
+  // `upstreams: 2` = the scheduler of several upstreams in the path (issue 17): two fake Ollamas of its
+  // own on the load core, both in the gateway's upstream list (OLLAMA_URLS), both showing the model
+  // loaded (/api/ps, `--loaded`), as two warm Ollamas would. The bench's requests are all one
+  // conversation (same system prompt and first message), so the scheduler's affinity keeps those that
+  // carry one on the upstream that served it first; the routing work is done for every request.
+  const gateway = (label, dbKind, { upstreams = 1 } = {}) => ({
     name: label,
     llmproxy: true,
     slow: true,
     async start() {
       let db;
+      const own = [];
       let databaseUrl;
       if (dbKind === 'sqlite') databaseUrl = `sqlite:///${path.join(tmp, `${label}.db`)}`;
       else {
@@ -486,20 +583,38 @@ function makeTargets(ctx) {
       }
       let gateway;
       try {
-        gateway = await startGateway({ label, tmp, databaseUrl, upstreamUrl, nodeArgs });
+        let upstreamUrls;
+        if (upstreams > 1) {
+          upstreamUrls = [];
+          for (let i = 1; i <= upstreams; i++) {
+            const p = startProcess(`${label}-upstream-${i}`, LOAD_CORE, process.execPath, [path.join(HERE, 'upstream.mjs'), '--port', '0', '--chunks', String(CHUNKS), '--loaded'], {
+              readyLine: true,
+              logFile: path.join(tmp, `${label}-upstream-${i}.log`),
+            });
+            own.push(p);
+            upstreamUrls.push(`http://127.0.0.1:${(await p.ready).listening}`);
+          }
+        }
+        gateway = await startGateway({ label, tmp, databaseUrl, upstreamUrl: upstreamUrls ? undefined : upstreamUrl, upstreamUrls, nodeArgs });
+        let upstreamList = null;
+        if (upstreamUrls) upstreamList = await waitForUpstreams(gateway, upstreamUrls.length);
         const key = await createKey(gateway, { name: 'bench' });
         return {
           url: gateway.url,
           pids: () => [gateway.pid],
           rssPid: gateway.pid,
           headers: { authorization: `Bearer ${key}` },
+          controls: upstreamUrls,
+          upstreamList,
           async stop() {
             await gateway.stop();
+            for (const p of own) await stopProcess(p);
             if (db) await db.drop().catch((e) => log(`  could not drop ${db.url}: ${e.message}`));
           },
         };
       } catch (error) {
         await gateway?.stop();
+        for (const p of own) await stopProcess(p);
         if (db) await db.drop().catch(() => {});
         throw error;
       }
@@ -580,7 +695,22 @@ http {
     },
     sqlite: gateway('llmproxy-sqlite', 'sqlite'),
     pg: gateway('llmproxy-pg', 'pg'),
+    'sqlite-multi': gateway('llmproxy-sqlite-multi', 'sqlite', { upstreams: 2 }),
   };
+}
+
+/** Until the gateway's upstream list (admin API) shows `n` upstreams up with models, at most 20 s. */
+async function waitForUpstreams(gateway, n) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const r = await fetch(`${gateway.adminUrl}/api/upstreams`, { headers: { authorization: `Bearer ${gateway.password}` } });
+    if (r.status !== 200) throw new Error(`GET /api/upstreams: HTTP ${r.status}: no upstream list, so no scheduler of several upstreams`);
+    const list = await r.json();
+    const up = list.filter((u) => u.enabled && u.status?.health === 'up' && u.status.models?.length > 0);
+    if (up.length >= n) return list.map((u) => ({ name: u.name, url: u.url, health: u.status?.health }));
+    if (Date.now() > deadline) throw new Error(`${up.length} of ${n} upstreams up after 20 s: ${JSON.stringify(list.map((u) => [u.url, u.status?.health]))}`);
+    await sleep(200);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -617,6 +747,37 @@ const expectJson = (text) => {
 };
 const expectOpenAi = (text) => (text.includes('data: [DONE]') ? null : 'OpenAI stream without data: [DONE]');
 const expectAnthropic = (text) => (text.includes('event: message_stop') ? null : 'Anthropic stream without message_stop');
+const expectResponses = (text) => (text.includes('event: response.completed') ? null : 'Responses stream without response.completed');
+const tokens = (n, what) => (n === CHUNKS ? null : `warning: ${what} ${n} instead of ${CHUNKS}`);
+const expectOpenAiJson = (text) => {
+  const v = JSON.parse(text);
+  if (v.object !== 'chat.completion' || typeof v.choices?.[0]?.message?.content !== 'string' || !v.choices[0].finish_reason) return 'not a chat.completion with a message and a finish_reason';
+  return tokens(v.usage?.completion_tokens, 'usage.completion_tokens');
+};
+const expectAnthropicJson = (text) => {
+  const v = JSON.parse(text);
+  if (v.type !== 'message' || v.content?.[0]?.type !== 'text' || !v.stop_reason) return 'not a message with text content and a stop_reason';
+  return tokens(v.usage?.output_tokens, 'usage.output_tokens');
+};
+const expectResponsesJson = (text) => {
+  const v = JSON.parse(text);
+  const texts = (v.output ?? []).flatMap((o) => o.content ?? []).filter((c) => c.type === 'output_text');
+  if (v.object !== 'response' || v.status !== 'completed' || !texts.length) return 'not a completed response with output_text';
+  return tokens(v.usage?.output_tokens, 'usage.output_tokens');
+};
+
+/**
+ * Issue 17's dialects: the route, the same small request non-streamed and streamed, and the check of
+ * each answer. `keys` = the scenario keys of each group (d1 native is scenario 1, d3 native is 3).
+ */
+const DIALECTS = {
+  native: { path: '/api/chat', json: bodies.chat, stream: bodies.chatStream, expectJson, expectStream: expectNdjson, keys: { d1: 's1', d2: 'd2n', d3: 's3', d4: 'd4n' } },
+  openai: { path: '/v1/chat/completions', json: bodies.openaiJson, stream: bodies.openai, expectJson: expectOpenAiJson, expectStream: expectOpenAi, keys: { d1: 'd1o', d2: 'd2o', d3: 'd3o', d4: 'd4o' } },
+  anthropic: { path: '/v1/messages', json: bodies.anthropicJson, stream: bodies.anthropic, expectJson: expectAnthropicJson, expectStream: expectAnthropic, keys: { d1: 'd1a', d2: 'd2a', d3: 'd3a', d4: 'd4a' } },
+  responses: { path: '/v1/responses', json: bodies.responsesJson, stream: bodies.responses, expectJson: expectResponsesJson, expectStream: expectResponses, keys: { d1: 'd1r', d2: 'd2r', d3: 'd3r', d4: 'd4r' } },
+};
+/** The dialects a target is measured in: baselines only speak Ollama's. */
+const dialectsOf = (t) => (t.def.llmproxy ? opts.dialects : ['native']);
 
 // ------------------------------------------------------------------------------------------------
 // Scenarios
@@ -647,13 +808,47 @@ const throughput = (pathname, body) => (target) => (seconds) =>
 const lowConcurrency = (pathname, body) => (target) => (seconds) =>
   timedRequests(target.url + pathname, { body, headers: target.headers, connections: 1, durationMs: seconds * 1000 });
 
+/** (d2), (d3): c=1, a fixed number of requests per repetition (a tenth of it as warm-up), µs timing. */
+const counted = (pathname, body) => (target) => (seconds, warmup) =>
+  timedRequests(target.url + pathname, { body, headers: target.headers, connections: 1, count: warmup ? Math.ceil(opts.samples / 10) : opts.samples });
+
+/** (d4): streams at the calibrated fixed rate over c connections; TTFB p99 is the row. */
+const paced = (pathname, body, ctx) => (target) => (seconds) =>
+  pacedRequests(target.url + pathname, { body, headers: target.headers, connections: opts.connections, rate: ctx.rate, durationMs: seconds * 1000 });
+
+/**
+ * (d4)'s offered rate: `--rate`, or the native stream rate that keeps the thin proxy's core `--busy` %
+ * busy, from the thin proxy's CPU time per stream (scenario (2) when it ran, else 2 s of it at c=32).
+ * Without a thin proxy, the first target measured stands in. Every target gets the same rate.
+ */
+async function calibrateRate(ctx, live, res) {
+  if (opts.rate) {
+    ctx.rate = opts.rate;
+    res.config.d4 = { rate: ctx.rate, basis: '--rate' };
+    return;
+  }
+  const base = live.find((t) => t.def.name === 'thin-proxy') ?? live[0];
+  let cpu = base.entry.scenarios.s2?.cpuUsPerReq;
+  let basis = `${base.def.name}'s scenario (2)`;
+  if (!cpu) {
+    const r = await measure(base.target, throughput('/api/chat', bodies.chatStream)(base.target), 2);
+    cpu = r.cpuUsPerReq;
+    basis = `${base.def.name}, 2 s of native streams at c=${opts.connections}`;
+  }
+  ctx.rate = Math.max(10, Math.round(((opts.busy / 100) * 1e6) / (cpu || 1000)));
+  res.config.d4 = { rate: ctx.rate, busyTarget: opts.busy, cpuUsPerStream: round(cpu, 0), basis };
+  log(`(d4) offered rate ${ctx.rate} streams/s: ${opts.busy} % of a core at ${round(cpu, 0)} µs CPU per stream (${basis})`);
+}
+
 /** (5) N concurrent streams, one chunk a second: peak RSS of the server process. */
 async function slowStreams(target, ctx) {
-  const control = target.control ?? ctx.upstreamUrl;
+  const controls = target.controls ?? [target.control ?? ctx.upstreamUrl];
   const n = opts.slowStreams;
   const seconds = opts.slowSeconds;
-  await upstreamControl(control, '/__bench/config', { chunks: seconds, delayMs: 1000 });
-  await upstreamControl(control, '/__bench/stats/reset', {});
+  for (const control of controls) {
+    await upstreamControl(control, '/__bench/config', { chunks: seconds, delayMs: 1000 });
+    await upstreamControl(control, '/__bench/stats/reset', {});
+  }
   const before = procStatus(target.rssPid);
   let peakRss = before.rssKb;
   const sampler = setInterval(() => {
@@ -711,8 +906,11 @@ async function slowStreams(target, ctx) {
   clearInterval(sampler);
   agent.destroy();
   const after = procStatus(target.rssPid);
-  const stats = await upstreamControl(control, '/__bench/stats');
-  await upstreamControl(control, '/__bench/config', { chunks: CHUNKS, delayMs: 0 });
+  let maxInflight = 0; // summed over the upstreams (each one's own maximum)
+  for (const control of controls) {
+    maxInflight += (await upstreamControl(control, '/__bench/stats')).maxInflight;
+    await upstreamControl(control, '/__bench/config', { chunks: CHUNKS, delayMs: 0 });
+  }
   firstBytes.sort((a, b) => a - b);
   return {
     streams: n,
@@ -721,7 +919,7 @@ async function slowStreams(target, ctx) {
     startedWithin2s: firstBytes.filter((t) => t <= 2000).length,
     firstByteP50Ms: quantile(firstBytes, 0.5),
     firstByteMaxMs: firstBytes.at(-1) ?? null,
-    upstreamMaxInflight: stats.maxInflight,
+    upstreamMaxInflight: maxInflight,
     wallSeconds: round((Date.now() - started) / 1000, 1),
     rssIdleMb: round(before.rssKb / 1024, 1),
     rssPeakSampledMb: round(Math.max(peakRss, after.rssKb) / 1024, 1),
@@ -781,6 +979,7 @@ function renderMarkdown(res) {
   }
   tput('s4o', `(4a) /v1/chat/completions streaming ${CHUNKS} chunks, c=${res.config.connections} — ratios against the baselines' native stream (2)`, 's2');
   tput('s4a', `(4b) /v1/messages streaming ${CHUNKS} chunks, c=${res.config.connections} — ratios against the baselines' native stream (2)`, 's2');
+  tput('s4r', `(4c) /v1/responses streaming ${CHUNKS} chunks, c=${res.config.connections} — ratios against the baselines' native stream (2)`, 's2');
   if (names.some((n) => s(n, 's5'))) {
     out.push(`\n### (5) ${res.config.slowStreams} concurrent slow streams (1 chunk/s for ${res.config.slowSeconds} s)\n`);
     out.push('| target | completed | first byte ≤ 2 s | first byte max s | upstream max in flight | idle RSS MB | peak RSS MB (VmHWM) | ≤ 200 MB |');
@@ -816,7 +1015,120 @@ function renderMarkdown(res) {
     out.push('|---|---|---|---|');
     for (const v of verdicts) out.push(`| ${v.what} | ${v.required} | ${v.measured} | ${v.met === null ? 'not measured' : v.met ? 'met' : `**missed** (${v.by})`} |`);
   }
+  renderIssue17(res, out);
   return out.join('\n') + '\n';
+}
+
+/** Issue 17's rows, one line per target and dialect, then memory, then its targets: met and missed. */
+function renderIssue17(res, out) {
+  const T = res.targets;
+  const names = Object.keys(T).filter((n) => T[n].status === 'ok');
+  const s = (n, k) => (T[n]?.status === 'ok' ? T[n].scenarios?.[k] : undefined);
+  const c = res.config.connections;
+  const rows = [];
+  for (const n of names) for (const d of T[n].llmproxy ? res.config.dialects : ['native']) rows.push([n, d, DIALECTS[d].keys]);
+  const any = (g) => rows.some(([n, , keys]) => s(n, keys[g]) && !s(n, keys[g]).error);
+  if (!['d1', 'd2', 'd3', 'd4'].some(any)) return;
+  const nat = DIALECTS.native.keys;
+  const direct = (g) => s('direct', nat[g]);
+  const thin = (g) => s('thin-proxy', nat[g]);
+  const added = (x, b, d, unit = ' ms') => (x != null && b != null ? `${x - b >= 0 ? '+' : ''}${fmt(x - b, d)}${unit}` : '–');
+  out.push(`\n### Issue 17: every dialect (baselines get the native /api/chat request)\n`);
+  out.push(
+    `(a) non-streamed req/s at c=${c} and its share of the thin proxy's; (b) server CPU per non-streamed request at c=${c} and added over direct; ` +
+      `(c) c=1 non-streamed latency p50 and added over direct (${res.config.samples} requests per repetition, hrtime); (d) c=1 time to first streamed byte p50 and added over direct ` +
+      `(native: scenario (3)); (e) time to first streamed byte p99 at c=${c} under a fixed offered rate` +
+      (res.config.d4 ? ` of ${fmt(res.config.d4.rate)} streams/s (${res.config.d4.busyTarget != null ? `${res.config.d4.busyTarget} % of a core at ${fmt(res.config.d4.cpuUsPerStream)} µs per stream, ${res.config.d4.basis}` : res.config.d4.basis}), and its ratio to the thin proxy's; core 0 busy during (e)` : '') +
+      '.\n',
+  );
+  out.push(`| target | dialect | (a) req/s | (a) vs thin | (b) CPU µs/req | (b) added | (c) p50 ms | (c) added | (d) TTFB p50 ms | (d) added | (e) TTFB p99 ms | (e) vs thin | (e) core0 busy | failed |`);
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [n, d, k] of rows) {
+    const [a, c2, c3, c4] = [s(n, k.d1), s(n, k.d2), s(n, k.d3), s(n, k.d4)];
+    const failed = [a, c2, c3, c4].reduce((x, r) => x + (r?.failed ?? 0), 0);
+    const err = [a, c2, c3, c4].some((r) => r?.error) ? ' (sanity check failed)' : '';
+    out.push(
+      `| ${n} | ${d} | ${fmt(a?.rps)} | ${pct(a?.rps, thin('d1')?.rps)} | ${fmt(a?.cpuUsPerReq)} | ${added(a?.cpuUsPerReq, direct('d1')?.cpuUsPerReq, 0, ' µs')} | ` +
+        `${fmt(c2?.p50, 3)} | ${added(c2?.p50, direct('d2')?.p50, 3)} | ${fmt(c3?.ttfbP50, 3)} | ${added(c3?.ttfbP50, direct('d3')?.ttfbP50, 3)} | ` +
+        `${fmt(c4?.ttfbP99, 3)} | ${c4?.ttfbP99 != null && thin('d4')?.ttfbP99 ? `${fmt(c4.ttfbP99 / thin('d4').ttfbP99, 2)}×` : '–'} | ${c4?.cpu0 != null ? `${fmt(c4.cpu0)} %` : '–'} | ${failed}${err} |`,
+    );
+  }
+  out.push(`\n(f) memory: RSS right after startup, idle RSS after a warm-up (one request of each kind, then 100 of each measured kind at c=1, 1 s settled), and the peak of ${res.config.slowStreams} slow streams (5).\n`);
+  out.push('| target | RSS after startup MB | idle RSS after warm-up MB | ≤ 110 MB | slow streams peak MB (VmHWM) | ≤ 200 MB | upstreams |');
+  out.push('|---|---:|---:|---|---:|---|---|');
+  for (const n of names) {
+    const e = T[n];
+    const s5 = s(n, 's5');
+    const ups = e.upstreams ? `${e.upstreams.length}${e.upstreamRequests ? ` (requests served ${e.upstreamRequests.map((x) => fmt(x)).join(' / ')}, polls included)` : ''}` : '1';
+    out.push(`| ${n} | ${fmt(e.rssStartMb)} | ${fmt(e.rssIdleMb)} | ${e.rssIdleMb != null ? (e.rssIdleMb <= 110 ? 'yes' : 'no') : '–'} | ${fmt(s5?.vmHwmMb)} | ${s5 ? (s5.vmHwmMb <= 200 ? 'yes' : 'no') : '–'} | ${e.llmproxy ? ups : '–'} |`);
+  }
+  const v = issue17Verdicts(res);
+  if (v.length) {
+    out.push('\n### Targets of issue 17: met and missed\n');
+    out.push('For a missed row, the command in the last column profiles just that target, dialect and scenario (`--profile` prints self time per function and package and inclusive time of llmproxy\'s functions).\n');
+    out.push('| target | dialect | row | required | measured | verdict |');
+    out.push('|---|---|---|---|---|---|');
+    for (const x of v) out.push(`| ${x.target} | ${x.dialect} | ${x.row} | ${x.required} | ${x.measured} | ${x.met === null ? 'not measured' : x.met ? 'met' : `**missed** (${x.by}); profile: \`${x.profile}\`` } |`);
+  }
+}
+
+function issue17Verdicts(res) {
+  const T = res.targets;
+  const s = (n, k) => (T[n]?.status === 'ok' && !T[n].scenarios?.[k]?.error ? T[n].scenarios?.[k] : undefined);
+  const nat = DIALECTS.native.keys;
+  const out = [];
+  const targetKey = { 'llmproxy-sqlite': 'sqlite', 'llmproxy-pg': 'pg', 'llmproxy-sqlite-multi': 'sqlite-multi' };
+  for (const n of Object.keys(T).filter((x) => T[x].llmproxy && T[x].status === 'ok')) {
+    for (const d of res.config.dialects) {
+      const k = DIALECTS[d].keys;
+      const translated = d !== 'native';
+      const profile = (g) => `node bench/run.mjs --profile --targets direct,thin,${targetKey[n] ?? n} --dialects ${d} --scenarios ${g}`;
+      const push = (row, required, measured, met, by, g) => out.push({ target: n, dialect: d, row, required, measured, met, by, profile: profile(g) });
+      // A repetition with no successful response is no measurement (the run exits 1): said, not judged.
+      const none = (g, row, required) => {
+        const r = T[n].scenarios?.[k[g]];
+        if (!r || (!r.error && r.ok > 0)) return false;
+        push(row, required, r.error ?? 'no successful response', null, '', g);
+        return true;
+      };
+      const skip = new Set();
+      if (none('d2', '(c) added p50 latency, c=1, non-streamed', `≤ ${translated ? 0.4 : 0.25} ms over direct`)) skip.add('d2');
+      if (translated && none('d3', '(d) added time to first streamed byte, c=1', '≤ 0.5 ms over direct')) skip.add('d3');
+      if (none('d1', `(a) non-streamed req/s, c=${res.config.connections}`, `≥ ${translated ? 35 : 50} % of thin proxy`)) skip.add('d1');
+      if (none('d4', `(e) TTFB p99, c=${res.config.connections}`, '≤ 2 × thin proxy')) skip.add('d4');
+      const c1 = skip.has('d2') ? null : s(n, k.d2)?.p50;
+      const c1d = s('direct', nat.d2)?.p50;
+      if (c1 != null && c1d != null) {
+        const lim = translated ? 0.4 : 0.25;
+        const x = c1 - c1d;
+        push('(c) added p50 latency, c=1, non-streamed', `≤ ${lim} ms over direct`, `${fmt(x, 3)} ms`, x <= lim, `${fmt(x - lim, 3)} ms over`, 'd2');
+      }
+      const t1 = skip.has('d3') ? null : s(n, k.d3)?.ttfbP50;
+      const t1d = s('direct', nat.d3)?.ttfbP50;
+      if (translated && t1 != null && t1d != null) {
+        const x = t1 - t1d;
+        push('(d) added time to first streamed byte, c=1', '≤ 0.5 ms over direct', `${fmt(x, 3)} ms`, x <= 0.5, `${fmt(x - 0.5, 3)} ms over`, 'd3');
+      }
+      const r = skip.has('d1') ? null : s(n, k.d1)?.rps;
+      const rt = s('thin-proxy', nat.d1)?.rps;
+      if (r != null && rt) {
+        const lim = translated ? 35 : 50;
+        const x = (100 * r) / rt;
+        push(`(a) non-streamed req/s, c=${res.config.connections}`, `≥ ${lim} % of thin proxy`, `${fmt(x)} %`, x >= lim, `${fmt(lim - x)} points short`, 'd1');
+      }
+      const p = skip.has('d4') ? null : s(n, k.d4)?.ttfbP99;
+      const pt = s('thin-proxy', nat.d4)?.ttfbP99;
+      if (p != null && pt) {
+        const x = p / pt;
+        push(`(e) TTFB p99, c=${res.config.connections}, core ~${res.config.d4?.busyTarget ?? '?'} % busy`, '≤ 2 × thin proxy', `${fmt(p, 3)} ms = ${fmt(x, 2)} ×`, x <= 2, `${fmt(x - 2, 2)} × over`, 'd4');
+      }
+    }
+    const e = T[n];
+    if (e.rssIdleMb != null) out.push({ target: n, dialect: 'all', row: '(f) idle RSS', required: '≤ 110 MB', measured: `${fmt(e.rssIdleMb)} MB`, met: e.rssIdleMb <= 110, by: `${fmt(e.rssIdleMb - 110)} MB over`, profile: 'memory, not CPU: see "Why 1,000 slow streams miss 200 MB" in bench/README.md' });
+    const s5 = s(n, 's5');
+    if (s5) out.push({ target: n, dialect: 'native', row: `(f) ${s5.streams} slow streams`, required: '≤ 200 MB RSS', measured: `${fmt(s5.vmHwmMb)} MB`, met: s5.vmHwmMb <= 200, by: `${fmt(s5.vmHwmMb - 200)} MB over`, profile: 'memory, not CPU: see "Why 1,000 slow streams miss 200 MB" in bench/README.md' });
+  }
+  return out;
 }
 
 function targetVerdicts(res) {
@@ -924,28 +1236,38 @@ async function main() {
         continue;
       }
       entry.rssStartMb = target.rssPid ? round(procStatus(target.rssPid).rssKb / 1024, 1) : null;
-      const checks = [
-        ['s1', '/api/chat', bodies.chat, expectJson],
-        ['s2', '/api/chat', bodies.chatStream, expectNdjson],
-        ...(def.llmproxy
-          ? [
-              ['s4o', '/v1/chat/completions', bodies.openai, expectOpenAi],
-              ['s4a', '/v1/messages', bodies.anthropic, expectAnthropic],
-            ]
-          : []),
-        ...(claudeCode ? [def.llmproxy ? ['s6', '/v1/messages', claudeCode.anthropic, expectAnthropic] : ['s6', '/api/chat', claudeCode.ollama, expectNdjson]] : []),
-      ];
+      // One request of each kind (every dialect non-streamed and streamed on llmproxy): a failed check
+      // keeps the scenarios that send that request (keys) from running on this target.
+      const checks = [];
+      for (const d of def.llmproxy ? Object.keys(DIALECTS) : ['native']) {
+        const D = DIALECTS[d];
+        checks.push([[D.keys.d1, D.keys.d2], D.path, D.json, D.expectJson]);
+        checks.push([[D.keys.d3, D.keys.d4, ...(d === 'native' ? ['s2'] : d === 'openai' ? ['s4o'] : d === 'anthropic' ? ['s4a'] : ['s4r'])], D.path, D.stream, D.expectStream]);
+      }
+      if (claudeCode) checks.push(def.llmproxy ? [['s6'], '/v1/messages', claudeCode.anthropic, expectAnthropic] : [['s6', 's6n'], '/api/chat', claudeCode.ollama, expectNdjson]);
       const failedChecks = new Set();
-      for (const [k, p, b, e] of checks) {
+      for (const [keys, p, b, e] of checks) {
         const problem = await check(target, p, b, e);
         if (!problem) continue;
-        entry.warnings.push(`${p}: ${problem}`);
-        log(`${def.name}: check ${p}: ${problem}`);
+        const kind = b.includes('"stream":true') ? 'streamed' : 'non-streamed';
+        entry.warnings.push(`${p} ${kind}: ${problem}`);
+        log(`${def.name}: check ${p} ${kind}: ${problem}`);
         if (!problem.startsWith('warning')) {
-          failedChecks.add(k);
+          for (const k of keys) failedChecks.add(k);
           broken = true;
         }
       }
+      // (f) idle RSS: after startup and a warm-up (the checks above, then 100 requests of each kind
+      // this target is measured in, c=1), settled for a second.
+      if (target.rssPid && opts.scenarios.some((k) => k.startsWith('d'))) {
+        for (const d of def.llmproxy ? opts.dialects : ['native']) {
+          const D = DIALECTS[d];
+          for (const b of [D.json, D.stream]) await timedRequests(target.url + D.path, { body: b, headers: target.headers, count: opts.smoke ? 5 : 100 });
+        }
+        await sleep(opts.smoke ? 100 : 1000);
+        entry.rssIdleMb = round(procStatus(target.rssPid).rssKb / 1024, 1);
+      }
+      if (target.upstreamList) entry.upstreams = target.upstreamList;
       log(`${def.name}: started at ${target.url}`);
       live.push({ key, def, entry, target, failedChecks });
     }
@@ -971,12 +1293,23 @@ async function main() {
 
     // The others round-robin: each repetition visits every target in turn, so what else this machine
     // is doing meanwhile spreads over all targets instead of landing on one.
+    // [key, label, applies to target, make(target, t) → (seconds, warmup?) → result, groups (default: the key's first two characters)]
+    const inDialect = (d) => (t) => dialectsOf(t).includes(d);
+    const perDialect = (group, label, make) =>
+      Object.entries(DIALECTS)
+        .filter(([d]) => !(d === 'native' && (group === 'd1' || group === 'd3'))) // those are scenarios (1) and (3)
+        .map(([d, D]) => [D.keys[group], `(${group}) ${D.path} ${label}`, inDialect(d), make(D)]);
     const scenarios = [
-      ['s1', '(1) /api/chat non-streaming', () => true, throughput('/api/chat', bodies.chat)],
+      ['s1', '(1) /api/chat non-streaming', (t) => !t.def.llmproxy || opts.dialects.includes('native') || opts.scenarios.includes('s1'), throughput('/api/chat', bodies.chat), ['s1', 'd1']],
       ['s2', '(2) /api/chat streaming', () => true, throughput('/api/chat', bodies.chatStream)],
-      ['s3', '(3) TTFB c=1', () => true, lowConcurrency('/api/chat', bodies.chatStream)],
+      ['s3', '(3) TTFB c=1', (t) => !t.def.llmproxy || opts.dialects.includes('native') || opts.scenarios.includes('s3'), lowConcurrency('/api/chat', bodies.chatStream), ['s3', 'd3']],
       ['s4o', '(4a) /v1/chat/completions', (t) => t.def.llmproxy, throughput('/v1/chat/completions', bodies.openai)],
       ['s4a', '(4b) /v1/messages', (t) => t.def.llmproxy, throughput('/v1/messages', bodies.anthropic)],
+      ['s4r', '(4c) /v1/responses', (t) => t.def.llmproxy, throughput('/v1/responses', bodies.responses)],
+      ...perDialect('d1', `non-streamed c=${opts.connections}`, (D) => throughput(D.path, D.json)),
+      ...perDialect('d2', `non-streamed c=1 (${opts.samples} requests)`, (D) => counted(D.path, D.json)),
+      ...perDialect('d3', `streamed c=1 (${opts.samples} requests)`, (D) => counted(D.path, D.stream)),
+      ...perDialect('d4', `streamed c=${opts.connections}, fixed rate`, (D) => paced(D.path, D.stream, ctx)),
       ...(claudeCode
         ? [
             ['s6', '(6) 90 KB Claude Code request', () => true, (target, t) => (t.def.llmproxy ? lowConcurrency('/v1/messages', claudeCode.anthropic)(target) : lowConcurrency('/api/chat', claudeCode.ollama)(target))],
@@ -984,13 +1317,14 @@ async function main() {
           ]
         : []),
     ];
-    for (const [k, label, applies, make] of scenarios) {
-      if (!opts.scenarios.includes(k.slice(0, 2))) continue;
+    for (const [k, label, applies, make, groups = [k.slice(0, 2)]] of scenarios) {
+      if (!groups.some((g) => opts.scenarios.includes(g))) continue;
       const runs = live.filter((t) => applies(t) && !t.failedChecks.has(k));
       for (const t of live.filter((t) => applies(t) && t.failedChecks.has(k))) t.entry.scenarios[k] = { error: 'sanity check failed' };
       if (!runs.length) continue;
+      if (k.startsWith('d4') && ctx.rate == null) await calibrateRate(ctx, live, res);
       const fns = new Map(runs.map((t) => [t, make(t.target, t)]));
-      if (opts.warmup > 0) for (const t of runs) await fns.get(t)(opts.warmup);
+      if (opts.warmup > 0) for (const t of runs) await fns.get(t)(opts.warmup, true);
       const reps = new Map(runs.map((t) => [t, []]));
       for (let i = 0; i < opts.reps; i++) for (const t of runs) reps.get(t).push(await measure(t.target, fns.get(t), opts.duration));
       for (const t of runs) {
@@ -1001,6 +1335,8 @@ async function main() {
       }
     }
     for (const t of live) if (t.target.rssPid) t.entry.rssEndMb = round(procStatus(t.target.rssPid).rssKb / 1024, 1);
+    // With several upstreams: how many requests each one served (did the scheduler spread them?).
+    for (const t of live) if (t.target.controls) t.entry.upstreamRequests = await Promise.all(t.target.controls.map(async (u) => (await upstreamControl(u, '/__bench/stats')).requests));
   } finally {
     for (const t of live) await t.target.stop();
   }
@@ -1034,7 +1370,17 @@ async function main() {
       const f = (k, label) => (sc[k]?.rps != null ? `${label} ${fmt(sc[k].rps)}/s` : sc[k]?.error ? `${label} FAILED` : null);
       bits.push(
         `${n}: ` +
-          [f('s1', 'chat'), f('s2', 'stream'), f('s4o', 'openai'), f('s4a', 'anthropic'), sc.s6?.p50 != null ? `90KB p50 ${fmt(sc.s6.p50, 1)} ms` : null]
+          [
+            f('s1', 'chat'),
+            f('s2', 'stream'),
+            f('s4o', 'openai'),
+            f('s4a', 'anthropic'),
+            f('s4r', 'responses'),
+            sc.s6?.p50 != null ? `90KB p50 ${fmt(sc.s6.p50, 1)} ms` : null,
+            ...Object.entries(DIALECTS)
+              .filter(([, D]) => sc[D.keys.d2])
+              .map(([d, D]) => (sc[D.keys.d2].error ? `c=1 ${d} FAILED` : `c=1 ${d} p50 ${fmt(sc[D.keys.d2].p50, 2)} ms`)),
+          ]
             .filter(Boolean)
             .join(', '),
       );
@@ -1066,6 +1412,12 @@ if (!isMain) {
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
+  // Interrupted (Ctrl-C, or the pinning wrapper passing on a SIGTERM): end the servers it started too.
+  for (const sig of ['SIGINT', 'SIGTERM'])
+    process.on(sig, () => {
+      stopAll();
+      process.exit(130);
+    });
   main().catch((error) => {
     console.error(`bench: ${error?.stack ?? error}`);
     stopAll();

@@ -4,7 +4,7 @@
  * scripting (test/upstream/fake-ollama.ts is the feature-rich one for e2e tests; this one only has to
  * be cheap, so the server under test is what a benchmark measures).
  *
- *   node bench/upstream.mjs [--port 11434] [--host 127.0.0.1] [--chunks 50] [--delay-ms 0] [--burst]
+ *   node bench/upstream.mjs [--port 11434] [--host 127.0.0.1] [--chunks 50] [--delay-ms 0] [--burst] [--loaded]
  *
  * Prints one JSON line `{"listening":<port>}` on stdout once it accepts connections.
  *
@@ -15,7 +15,9 @@
  *   `delayMs` between chunks (a non-streaming answer waits chunks × delayMs); with 0 each chunk is
  *   still its own write on the next turn of the event loop, as tokens leave Ollama one by one
  *   (`--burst` writes them all at once instead).
- * - GET /api/tags, POST /api/show, GET /api/ps, GET /api/version, GET / and HEAD /.
+ * - GET /api/tags, POST /api/show, GET /api/ps, GET /api/version, GET / and HEAD /. /api/ps lists no
+ *   model, or with `--loaded` bench:latest as loaded in memory (as a real Ollama after its first
+ *   answer), so a gateway's scheduler sees the model loaded on every such upstream.
  * - Bench control (never forwarded by the gateway's routes, only called directly by the runner):
  *   GET/POST /__bench/config `{chunks, delayMs, burst}`, GET /__bench/stats (in-flight streams and
  *   their maximum, requests), POST /__bench/stats/reset.
@@ -53,8 +55,13 @@ function showBody(model) {
 
 /** Creates the server (not yet listening). `config` is live: the control endpoint changes it. */
 export function createUpstream(initial = {}) {
-  const config = { chunks: 50, delayMs: 0, burst: false, ...initial };
+  const config = { chunks: 50, delayMs: 0, burst: false, loaded: false, ...initial };
   const stats = { requests: 0, inflight: 0, maxInflight: 0 };
+  const psBody = JSON.stringify({
+    models: config.loaded
+      ? [{ name: MODELS[0], model: MODELS[0], size: 2019393189, digest: 'a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72', details: { format: 'gguf', family: 'llama' }, expires_at: '2099-01-01T00:00:00Z', size_vram: 2019393189 }]
+      : [],
+  });
 
   const send = (res, status, text, type = 'application/json; charset=utf-8') => {
     res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text) });
@@ -69,7 +76,7 @@ export function createUpstream(initial = {}) {
       if (url === '/' || url === '') return send(res, 200, 'Ollama is running', 'text/plain; charset=utf-8');
       if (url === '/api/version') return send(res, 200, `{"version":"${VERSION}"}`);
       if (url === '/api/tags') return send(res, 200, tagsBody);
-      if (url === '/api/ps') return send(res, 200, '{"models":[]}');
+      if (url === '/api/ps') return send(res, 200, psBody);
       if (url === '/__bench/config') return send(res, 200, JSON.stringify(config));
       if (url === '/__bench/stats') return send(res, 200, JSON.stringify(stats));
       return send(res, 404, '404 page not found', 'text/plain');
@@ -169,7 +176,7 @@ export function createUpstream(initial = {}) {
 }
 
 function parseArgs(argv) {
-  const out = { port: 11434, host: '127.0.0.1', chunks: 50, delayMs: 0, burst: false };
+  const out = { port: 11434, host: '127.0.0.1', chunks: 50, delayMs: 0, burst: false, loaded: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--port') out.port = Number(argv[++i]);
@@ -177,6 +184,7 @@ function parseArgs(argv) {
     else if (a === '--chunks') out.chunks = Number(argv[++i]);
     else if (a === '--delay-ms') out.delayMs = Number(argv[++i]);
     else if (a === '--burst') out.burst = true;
+    else if (a === '--loaded') out.loaded = true;
     else throw new Error(`unknown argument ${a}`);
   }
   return out;
@@ -184,7 +192,7 @@ function parseArgs(argv) {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = parseArgs(process.argv.slice(2));
-  const { server } = createUpstream({ chunks: args.chunks, delayMs: args.delayMs, burst: args.burst });
+  const { server } = createUpstream({ chunks: args.chunks, delayMs: args.delayMs, burst: args.burst, loaded: args.loaded });
   server.listen(args.port, args.host, () => {
     process.stdout.write(`${JSON.stringify({ listening: server.address().port })}\n`);
   });
