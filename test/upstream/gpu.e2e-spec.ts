@@ -62,8 +62,13 @@ async function chat(fake: FakeOllama, model = 'llama3.2', extra: Json = {}, sign
 const firstAt = (r: Streamed) => Date.parse(r.lines[0]!.created_at as string);
 const lastAt = (r: Streamed) => Date.parse(r.lines.at(-1)!.created_at as string);
 
-const until = async (cond: () => boolean) => {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+/** Polls the fake's state; fails with what it waited for rather than running into Jest's timeout. */
+const until = async (cond: () => boolean, limitMs = 10_000) => {
+  const deadline = performance.now() + limitMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`waited ${limitMs} ms for ${cond.toString()}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 };
 
 describe('fake ollama GPU mode', () => {
@@ -98,7 +103,9 @@ describe('fake ollama GPU mode', () => {
   });
 
   it('serves `slots` requests at once; the third waits for a slot, first come first served', async () => {
-    const fake = await gpuFake({ slots: 2, tokensPerSecond: 100, answerTokens: 20 });
+    // Answers of 1 s: the third and fourth must reach the fake while the first two still hold the
+    // slots, which a loaded CI machine missed when they took 200 ms.
+    const fake = await gpuFake({ slots: 2, tokensPerSecond: 20, answerTokens: 20 });
     const first = chat(fake);
     const second = chat(fake);
     await until(() => fake.gpu!.stats().active === 2);
