@@ -76,10 +76,9 @@ export class ApiKeysService {
         dailyRequestLimit: input.limits?.dailyRequests ?? null,
         monthlyRequestLimit: input.limits?.monthlyRequests ?? null,
       });
+      // In the write transaction (IMMEDIATE on SQLite, see openDatabase): no other process can take the name in between.
+      await nameFree(repository, input.name);
       const apiKey = toView(await repository.save(entity));
-      // After the write, not before: on SQLite a transaction that reads first and then writes fails
-      // with "database is locked" when another process committed in between (WAL snapshot).
-      await nameFree(repository, input.name, apiKey.id);
       await this.audit.record(
         { action: 'key.create', targetType: 'api_key', targetId: apiKey.id, targetName: apiKey.name, changes: allFields(audited(apiKey)) },
         manager,

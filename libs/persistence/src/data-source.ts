@@ -49,6 +49,7 @@ export async function openDatabase(database: DatabaseConfig, options: OpenDataba
   if (database.type === 'sqlite' && database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
   const dataSource = new DataSource(dataSourceOptions(database));
   await dataSource.initialize();
+  if (database.type === 'sqlite') beginImmediate(dataSource);
   try {
     await options.beforeMigrations?.(dataSource);
     await runMigrations(dataSource);
@@ -82,4 +83,18 @@ async function runMigrations(dataSource: DataSource): Promise<void> {
     await runner.query('RESET statement_timeout').catch(() => undefined);
     await runner.release();
   }
+}
+
+/**
+ * TypeORM begins SQLite transactions DEFERRED. One that reads and then writes cannot take the write
+ * lock when another process (the key CLI beside a running gateway, or the gateway beside the CLI)
+ * committed after its read: SQLite refuses at once with "database is locked", since a WAL snapshot
+ * that is no longer the newest cannot be upgraded, and busy_timeout does not apply. IMMEDIATE takes
+ * the write lock at BEGIN, waiting up to busy_timeout like any other write. TypeORM has no option for
+ * it, so its one SQLite query runner (better-sqlite3's driver keeps a single one) says so itself.
+ */
+function beginImmediate(dataSource: DataSource): void {
+  const runner = dataSource.driver.createQueryRunner('master');
+  const query = runner.query.bind(runner) as (sql: string, ...rest: unknown[]) => Promise<unknown>;
+  runner.query = ((sql: string, ...rest: unknown[]) => query(sql === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE TRANSACTION' : sql, ...rest)) as typeof runner.query;
 }
