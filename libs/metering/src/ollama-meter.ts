@@ -18,7 +18,8 @@ export class OllamaMeter {
   done = false;
   /**
    * The generated text in pieces, joined every PIECES_JOINED: `+=` per token would keep a rope of two
-   * heap objects per token (~70 bytes) for the whole stream, 15-20 times the text itself.
+   * heap objects per token for the whole stream (~25 bytes a token more than one flat string: 32 KB
+   * instead of 7 KB for a 1,000-token answer).
    */
   private readonly pieces: string[] = [];
   private readonly scanner = new NdjsonScanner<OllamaChunk>((chunk) => this.observe(chunk));

@@ -10,7 +10,7 @@ import { STATEMENT_TIMEOUT_MS } from './sql-client.js';
 let pgNumbers = false;
 /**
  * int8 (counts, sums) as JS numbers rather than strings: every value the gateway stores is far below 2^53.
- * Set when PostgreSQL options are first made, so a SQLite server never loads the pg driver (~5 MB of RSS);
+ * Set when PostgreSQL options are first made, so a SQLite server never loads the pg driver (13 MB imported alone);
  * `require` gives the module TypeORM's driver loads (the package's ESM entry re-exports it).
  */
 function parseInt8AsNumber(): void {
