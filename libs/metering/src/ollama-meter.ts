@@ -1,5 +1,8 @@
 import { NdjsonScanner, type OllamaChunk } from '@llmproxy/ollama';
 
+/** Pieces of generated text kept apart before they are joined into one string. */
+const PIECES_JOINED = 64;
+
 /**
  * Watches an Ollama answer (NDJSON stream or one JSON object) as it passes through and keeps what
  * metering needs: the counts of the final chunk, the text generated so far (for an estimate when the
@@ -12,10 +15,20 @@ export class OllamaMeter {
   error: string | undefined;
   /** Number of content chunks seen; each is one token in Ollama's streaming. */
   chunks = 0;
-  /** Characters of generated text (content, thinking, response) seen so far. */
-  generated = '';
   done = false;
+  /**
+   * The generated text in pieces, joined every PIECES_JOINED: `+=` per token would keep a rope of two
+   * heap objects per token for the whole stream (~25 bytes a token more than one flat string: 32 KB
+   * instead of 7 KB for a 1,000-token answer).
+   */
+  private readonly pieces: string[] = [];
   private readonly scanner = new NdjsonScanner<OllamaChunk>((chunk) => this.observe(chunk));
+
+  /** Generated text (content, thinking, response) seen so far. */
+  get generated(): string {
+    if (this.pieces.length > 1) this.join();
+    return this.pieces[0] ?? '';
+  }
 
   push(bytes: Buffer): void {
     this.scanner.push(bytes);
@@ -25,6 +38,12 @@ export class OllamaMeter {
     this.scanner.end();
   }
 
+  private join(): void {
+    const text = this.pieces.join('');
+    this.pieces.length = 0;
+    this.pieces.push(text);
+  }
+
   observe(chunk: OllamaChunk): void {
     if (chunk.error !== undefined) {
       this.error = String(chunk.error);
@@ -32,7 +51,7 @@ export class OllamaMeter {
     }
     const text = (chunk.message?.content ?? '') + (chunk.message?.thinking ?? '') + (chunk.response ?? '') + (chunk.thinking ?? '');
     if (text) {
-      this.generated += text;
+      if (this.pieces.push(text) >= PIECES_JOINED) this.join();
       this.chunks++;
     }
     if (chunk.done) {

@@ -1,4 +1,5 @@
-import { get_encoding, type Tiktoken } from 'tiktoken';
+import { createRequire } from 'node:module';
+import type { Tiktoken } from 'tiktoken';
 
 /** Texts up to this length are counted exactly; longer ones from samples (tiktoken costs ~2 µs a token). */
 const EXACT_CHARS = 6_000;
@@ -9,9 +10,24 @@ const TOKENS_PER_IMAGE = 512;
 const TOKENS_PER_MESSAGE = 4;
 
 let encoding: Tiktoken | undefined;
+/**
+ * cl100k_base, loaded when a count is first needed: importing tiktoken compiles its 5.6 MB WebAssembly
+ * module (~20 MB of RSS) and the encoding's tables take ~50 MB more, which a process that never needs
+ * an estimate (Ollama sends its counts; keys far from their limits) should not carry. `require` is the
+ * same file the ESM import resolves to on Node (tiktoken.cjs, the package's "node" export), so the
+ * counts are the eager ones.
+ */
 function tiktoken(): Tiktoken {
-  encoding ??= get_encoding('cl100k_base');
+  if (encoding === undefined) {
+    const { get_encoding } = createRequire(import.meta.url)('tiktoken') as typeof import('tiktoken');
+    encoding = get_encoding('cl100k_base');
+  }
   return encoding;
+}
+
+/** Whether the tokenizer has been loaded yet (it is on the first count). */
+export function tokenizerLoaded(): boolean {
+  return encoding !== undefined;
 }
 
 /**

@@ -1,19 +1,30 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import pg from 'pg';
 import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '@llmproxy/config';
 import { entities } from './entities/index.js';
 import { migrations } from './migrations/index.js';
 import { STATEMENT_TIMEOUT_MS } from './sql-client.js';
 
-// int8 (counts, sums) as JS numbers rather than strings: every value the gateway stores is far below 2^53.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+let pgNumbers = false;
+/**
+ * int8 (counts, sums) as JS numbers rather than strings: every value the gateway stores is far below 2^53.
+ * Set when PostgreSQL options are first made, so a SQLite server never loads the pg driver (13 MB imported alone);
+ * `require` gives the module TypeORM's driver loads (the package's ESM entry re-exports it).
+ */
+function parseInt8AsNumber(): void {
+  if (pgNumbers) return;
+  const pg = createRequire(import.meta.url)('pg') as typeof import('pg');
+  pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+  pgNumbers = true;
+}
 
 /** Options for the one DataSource of the process; also used by the TypeORM CLI via `data-source.cli.ts`. */
 export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {
   const common = { entities, migrations, synchronize: false, migrationsRun: false, logging: false } as const;
   if (database.type === 'postgres') {
+    parseInt8AsNumber();
     // A connection attempt that gets no answer (a host gone from the network) fails after 5 s
     // instead of never: requests waiting for a pooled connection then fail closed with 503.
     // statement_timeout goes in each session's startup packet: every statement of the pool (the
