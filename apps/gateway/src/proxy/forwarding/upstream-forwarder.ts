@@ -232,9 +232,12 @@ export class UpstreamForwarder {
       response.status(200).setHeader('content-type', 'text/event-stream; charset=utf-8');
       response.setHeader('cache-control', 'no-cache');
       response.setHeader('x-request-id', request.requestId);
-      response.flushHeaders();
       state.status = 200;
-      if (sse.start) write(sse.start());
+      // The headers leave with the first event (one write, not two) or, for a dialect that has none
+      // before Ollama's first token, on their own now.
+      const first = sse.start ? sse.start() : '';
+      if (first === '') response.flushHeaders();
+      else write(first);
       if (sse.ping && sse.pingEveryMs) {
         const ping = () => {
           write(sse.ping!());
