@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesFromPool } from '../random-pool.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 function randomSuffix(length: number): string {
-  const bytes = randomBytes(length);
+  const bytes = randomBytesFromPool(length);
   let out = '';
   // 256 % 62 leaves a slight bias; these ids only need to be unique, not uniformly distributed.
-  for (const byte of bytes) out += ALPHABET[byte % ALPHABET.length];
+  for (let i = 0; i < length; i++) out += ALPHABET[bytes[i]! % ALPHABET.length];
   return out;
 }
 

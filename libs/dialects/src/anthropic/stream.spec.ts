@@ -248,3 +248,25 @@ describe('AnthropicStreamTranslator', () => {
     expectWellFormed(translate(chunks as OllamaChunk[]).frames);
   });
 });
+
+describe('AnthropicStreamTranslator deltas are the bytes sseEvent gives', () => {
+  // Text and thinking deltas are written by concatenation, one per Ollama chunk: same bytes, same key order.
+  for (const [name, stream] of Object.entries({ textStream, thinkingThenTextStream, multibyteStream, textThenToolCallStream })) {
+    it(name, () => {
+      const { sse } = translate(stream);
+      const frames = sse.slice(0, -2).split('\n\n');
+      const deltas = frames.filter((frame) => frame.startsWith('event: content_block_delta\n'));
+      expect(deltas.length).toBeGreaterThan(0);
+      for (const frame of frames) {
+        const [eventLine, dataLine] = frame.split('\n');
+        const data = JSON.parse(dataLine!.slice('data: '.length)) as Record<string, unknown>;
+        expect(frame).toBe(sseEvent(eventLine!.slice('event: '.length), data).slice(0, -2));
+      }
+      for (const frame of deltas) {
+        const data = JSON.parse(frame.split('\n')[1]!.slice('data: '.length)) as { delta: Record<string, unknown> };
+        expect(Object.keys(data)).toEqual(['type', 'index', 'delta']);
+        if (data.delta.type !== 'input_json_delta') expect(Object.keys(data.delta)).toEqual(['type', data.delta.type === 'text_delta' ? 'text' : 'thinking']);
+      }
+    });
+  }
+});

@@ -102,8 +102,8 @@ export class AnthropicStreamTranslator {
     let out = this.start();
     const message = chunk.message;
 
-    if (message?.thinking) out += this.delta('thinking', { type: 'thinking_delta', thinking: message.thinking });
-    if (message?.content) out += this.delta('text', { type: 'text_delta', text: message.content });
+    if (message?.thinking) out += this.delta('thinking', message.thinking);
+    if (message?.content) out += this.delta('text', message.content);
     for (const call of message?.tool_calls ?? []) {
       // Claude Code needs unique tool ids; a call repeated under the same id is sent once.
       if (call.id && this.toolIds.has(call.id)) continue;
@@ -173,7 +173,7 @@ export class AnthropicStreamTranslator {
     return sseEvent('error', { type: 'error', error: { type, message } });
   }
 
-  private delta(kind: 'text' | 'thinking', delta: object): string {
+  private delta(kind: 'text' | 'thinking', text: string): string {
     let out = '';
     if (this.open !== kind) {
       out += this.closeOpen();
@@ -181,7 +181,10 @@ export class AnthropicStreamTranslator {
       const block = kind === 'text' ? { type: 'text', text: '' } : { type: 'thinking', thinking: '', signature: '' };
       out += sseEvent('content_block_start', { type: 'content_block_start', index: this.nextIndex, content_block: block });
     }
-    return out + sseEvent('content_block_delta', { type: 'content_block_delta', index: this.nextIndex, delta });
+    // One per Ollama chunk: the bytes of sseEvent('content_block_delta', {type, index, delta: {type: 'text_delta', text}})
+    // (or thinking_delta/thinking), without building the objects.
+    const field = kind === 'text' ? '"text_delta","text"' : '"thinking_delta","thinking"';
+    return `${out}event: content_block_delta\ndata: {"type":"content_block_delta","index":${this.nextIndex},"delta":{"type":${field}:${JSON.stringify(text)}}}\n\n`;
   }
 
   private closeOpen(): string {

@@ -207,3 +207,27 @@ describe('OpenAiStreamTranslator', () => {
     expect(frames(out)[1]).toEqual(chunk({ content: 'a\n\nb\r\n"c"\u2028' }));
   });
 });
+
+describe('OpenAiStreamTranslator frames are the bytes JSON.stringify gives the whole chunk', () => {
+  // Frames are concatenated around an envelope serialised once; a client comparing bytes (or a cache)
+  // must see exactly what serialising each chunk object would give.
+  const streams = { textStream, thinkingStream, toolCallStream, parallelToolCallStream, lengthStream, multibyteStream };
+  for (const [name, stream] of Object.entries(streams)) {
+    for (const includeUsage of [false, true]) {
+      it(`${name}, include_usage ${includeUsage}`, () => {
+        const odd = { id: 'chatcmpl-"q"\u2028', created: 7, model: 'we\\ird "model" é' };
+        const translator = new OpenAiStreamTranslator({ ...odd, includeUsage });
+        const lines = toNdjson(stream).split('\n').filter(Boolean);
+        const sse = lines.map((line) => translator.push(JSON.parse(line) as OllamaChunk)).join('') + translator.end({ prompt_tokens: 3, completion_tokens: 4 });
+        const written = sse.slice(0, -2).split('\n\n');
+        expect(written.at(-1)).toBe('data: [DONE]');
+        for (const frame of written.slice(0, -1)) {
+          const parsed = JSON.parse(frame.slice('data: '.length)) as Record<string, unknown>;
+          expect(frame).toBe(`data: ${JSON.stringify(parsed)}`);
+          expect(Object.keys(parsed)).toEqual(['id', 'object', 'created', 'model', 'system_fingerprint', 'choices', ...(includeUsage ? ['usage'] : [])]);
+          expect(parsed).toMatchObject({ id: odd.id, object: 'chat.completion.chunk', created: 7, model: odd.model, system_fingerprint: 'fp_ollama' });
+        }
+      });
+    }
+  }
+});

@@ -32,7 +32,20 @@ export class OpenAiStreamTranslator {
   private promptCount?: number;
   private evalCountSeen?: number;
 
-  constructor(private readonly options: StreamTranslatorOptions) {}
+  /**
+   * Every frame's JSON but its delta and finish reason is the same for the whole stream: it is
+   * serialised once here, and each frame is two string concatenations around its delta — the same
+   * bytes `JSON.stringify` of the whole chunk gives (key order id, object, created, model,
+   * system_fingerprint, choices, usage), without an envelope object per frame.
+   */
+  private readonly framePrefix: string;
+  private readonly frameSuffix: string;
+
+  constructor(private readonly options: StreamTranslatorOptions) {
+    const envelope = JSON.stringify(this.envelope());
+    this.framePrefix = `data: ${envelope.slice(0, -1)},"choices":[{"index":0,"delta":`;
+    this.frameSuffix = `,"logprobs":null}]${options.includeUsage ? ',"usage":null' : ''}}\n\n`;
+  }
 
   /** Ollama's `done_reason` from the final chunk, once it arrived. */
   get doneReason(): string | undefined {
@@ -136,12 +149,7 @@ export class OpenAiStreamTranslator {
   }
 
   private frame(delta: ChatCompletionDelta, reason: FinishReason | null = null): string {
-    const chunk: ChatCompletionChunk = {
-      ...this.envelope(),
-      choices: [{ index: 0, delta, finish_reason: reason, logprobs: null }],
-    };
-    if (this.options.includeUsage) chunk.usage = null;
-    return sse(chunk);
+    return `${this.framePrefix}${JSON.stringify(delta)},"finish_reason":${reason === null ? 'null' : JSON.stringify(reason)}${this.frameSuffix}`;
   }
 
   private envelope(): Pick<ChatCompletionChunk, 'id' | 'object' | 'created' | 'model' | 'system_fingerprint'> {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesFromPool } from '../random-pool.js';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const LOWER_ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -6,7 +6,8 @@ const LOWER_ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
 function randomString(alphabet: string, length: number): string {
   // 256 % 62 and 256 % 36 leave a small bias; these ids only need to be unique, not uniform.
   let out = '';
-  for (const byte of randomBytes(length)) out += alphabet[byte % alphabet.length];
+  const bytes = randomBytesFromPool(length);
+  for (let i = 0; i < length; i++) out += alphabet[bytes[i]! % alphabet.length];
   return out;
 }
 

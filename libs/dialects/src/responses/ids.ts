@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesFromPool } from '../random-pool.js';
 
 /** OpenAI's ids are a prefix and 48 hex digits (`resp_…`, `msg_…`, `rs_…`, `fc_…`). */
 function newId(prefix: string): string {
-  return `${prefix}_${randomBytes(24).toString('hex')}`;
+  return `${prefix}_${randomBytesFromPool(24).toString('hex')}`;
 }
 
 export const newResponseId = (): string => newId('resp');

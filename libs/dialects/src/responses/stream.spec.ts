@@ -123,3 +123,26 @@ describe('ResponsesStreamTranslator', () => {
     expect(parse(translator.push(textStream[0]))[0].data.sequence_number).toBe(3);
   });
 });
+
+describe('ResponsesStreamTranslator deltas are the bytes JSON.stringify gives the event', () => {
+  // Text and reasoning deltas are written by concatenation, one per Ollama chunk: same bytes, same key order.
+  for (const [name, stream] of Object.entries({ textStream, thinkingStream, lengthStream, parallelToolCallStream })) {
+    it(name, () => {
+      const translator = new ResponsesStreamTranslator({ ...meta, id: 'resp_"odd"\u2028' });
+      let sse = '';
+      for (const chunk of stream) sse += translator.push(chunk);
+      sse += translator.end(usage);
+      const frames = sse.slice(0, -2).split('\n\n');
+      let sequence = 0;
+      for (const frame of frames) {
+        const [eventLine, dataLine] = frame.split('\n');
+        const data = JSON.parse(dataLine!.slice('data: '.length)) as Record<string, unknown>;
+        expect(frame).toBe(`${eventLine}\ndata: ${JSON.stringify(data)}`);
+        expect(data.sequence_number).toBe(sequence++);
+        if (data.type === 'response.output_text.delta') expect(Object.keys(data)).toEqual(['type', 'sequence_number', 'item_id', 'output_index', 'content_index', 'delta', 'logprobs']);
+        if (data.type === 'response.reasoning_summary_text.delta') expect(Object.keys(data)).toEqual(['type', 'sequence_number', 'item_id', 'output_index', 'summary_index', 'delta']);
+      }
+      expect(frames.some((frame) => frame.startsWith('event: response.output_text.delta\n'))).toBe(true);
+    });
+  }
+});

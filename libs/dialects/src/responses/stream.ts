@@ -17,6 +17,10 @@ interface OpenItem {
   index: number;
   id: string;
   text: string;
+  /** The item's delta event around its sequence number and text (see `delta`). */
+  deltaHead: string;
+  deltaMiddle: string;
+  deltaTail: string;
 }
 
 /**
@@ -153,15 +157,26 @@ export class ResponsesStreamTranslator {
     }
     const open = this.open!;
     open.text += text;
-    if (kind === 'reasoning') {
-      return out + this.event('response.reasoning_summary_text.delta', { item_id: open.id, output_index: open.index, summary_index: 0, delta: text });
-    }
-    return out + this.event('response.output_text.delta', { item_id: open.id, output_index: open.index, content_index: 0, delta: text, logprobs: [] });
+    // One per Ollama chunk: the bytes `event()` gives for
+    //   response.reasoning_summary_text.delta {item_id, output_index, summary_index: 0, delta}
+    //   response.output_text.delta {item_id, output_index, content_index: 0, delta, logprobs: []}
+    // with the item's part serialised once when it opened.
+    return `${out}${open.deltaHead}${this.sequence++}${open.deltaMiddle}${JSON.stringify(text)}${open.deltaTail}`;
   }
 
   private openItem(kind: OpenItem['kind']): void {
     const id = kind === 'reasoning' ? newReasoningItemId() : newMessageItemId();
-    this.open = { kind, index: this.output.length, id, text: '' };
+    const index = this.output.length;
+    const type = kind === 'reasoning' ? 'response.reasoning_summary_text.delta' : 'response.output_text.delta';
+    this.open = {
+      kind,
+      index,
+      id,
+      text: '',
+      deltaHead: `event: ${type}\ndata: {"type":${JSON.stringify(type)},"sequence_number":`,
+      deltaMiddle: `,"item_id":${JSON.stringify(id)},"output_index":${index},${kind === 'reasoning' ? '"summary_index"' : '"content_index"'}:0,"delta":`,
+      deltaTail: kind === 'reasoning' ? '}\n\n' : ',"logprobs":[]}\n\n',
+    };
   }
 
   private openEvents(): string {

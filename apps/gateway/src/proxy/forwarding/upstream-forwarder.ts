@@ -12,6 +12,7 @@ import type { Metering, ProxyRequest } from '../proxy-request.js';
 import { InferenceGate } from '../quota/inference-gate.js';
 import { ClientStalledError, watchClient, type WatchedClient } from './client-watch.js';
 import { overloaded, UPSTREAM_HEADER, UpstreamDispatch, type Dispatched } from './upstream-dispatch.js';
+import { readChunks } from './read-chunks.js';
 import type { TranslatedExchange } from './translated-exchange.js';
 
 export interface ForwardOptions {
@@ -121,15 +122,16 @@ export class UpstreamForwarder {
       // it: chunked framing and a second write for the end cost more than holding a few kilobytes.
       const whole: Buffer[] | undefined = streaming ? undefined : [];
       try {
-        for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+        await readChunks(upstream.body, (chunk) => {
           if (firstChunk) {
             firstChunk = false;
             this.metrics.timeToFirstToken('ollama', options.meter!.model ?? 'unknown', (Date.now() - request.startedAt) / 1000);
           }
           meter?.push(chunk);
           if (whole) whole.push(chunk);
-          else if (!response.write(chunk)) await client.drained();
-        }
+          else if (!response.write(chunk)) return client.drained();
+          return undefined;
+        });
         meter?.end();
         if (meter?.error) state.outcome = 'upstream_error';
         response.end(whole && (whole.length === 1 ? whole[0] : Buffer.concat(whole)));
@@ -232,9 +234,12 @@ export class UpstreamForwarder {
       response.status(200).setHeader('content-type', 'text/event-stream; charset=utf-8');
       response.setHeader('cache-control', 'no-cache');
       response.setHeader('x-request-id', request.requestId);
-      response.flushHeaders();
       state.status = 200;
-      if (sse.start) write(sse.start());
+      // The headers leave with the first event (one write, not two) or, for a dialect that has none
+      // before Ollama's first token, on their own now.
+      const first = sse.start ? sse.start() : '';
+      if (first === '') response.flushHeaders();
+      else write(first);
       if (sse.ping && sse.pingEveryMs) {
         const ping = () => {
           write(sse.ping!());
@@ -302,14 +307,14 @@ export class UpstreamForwarder {
         else exchange.json!.chunk(chunk);
       });
       try {
-        for await (const bytes of upstream.body as AsyncIterable<Buffer>) {
+        await readChunks(upstream.body, (bytes) => {
           if (firstChunk) {
             firstChunk = false;
             this.metrics.timeToFirstToken(dialect, exchange.model, (Date.now() - request.startedAt) / 1000);
           }
           scanner.push(bytes);
-          if (response.writableNeedDrain) await client.drained();
-        }
+          return response.writableNeedDrain ? client.drained() : undefined;
+        });
         scanner.end();
       } catch (error) {
         upstream.body.destroy();
