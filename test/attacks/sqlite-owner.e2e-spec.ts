@@ -38,8 +38,8 @@ async function newDatabase(): Promise<{ url: string; path: string }> {
   return { url, path };
 }
 
-async function gatewayOn(url: string, env: Record<string, string> = {}): Promise<SpawnedGateway> {
-  const gateway = await spawnGateway({ DATABASE_URL: url, OLLAMA_URL: upstream.url, ...env });
+async function gatewayOn(url: string, env: Record<string, string> = {}, onOutput?: (output: string) => void): Promise<SpawnedGateway> {
+  const gateway = await spawnGateway({ DATABASE_URL: url, OLLAMA_URL: upstream.url, ...env }, onOutput);
   children.push(gateway);
   return gateway;
 }
@@ -130,14 +130,19 @@ describe('one gateway process per SQLite file', () => {
   it('a second process waits up to SQLITE_OWNER_WAIT_S for the owner and starts once it has stopped', async () => {
     const { url } = await newDatabase();
     const first = await gatewayOn(url);
-    const second = gatewayOn(url, { SQLITE_OWNER_WAIT_S: '40' });
+    const waitingLine = new RegExp(`served by pid ${first.child.pid} on host ${hostname()} since .*; waiting up to 40 s`);
+    let saysItWaits!: () => void;
+    const waiting = new Promise<void>((resolveWaiting) => (saysItWaits = resolveWaiting));
+    const second = gatewayOn(url, { SQLITE_OWNER_WAIT_S: '40' }, (output) => waitingLine.test(output) && saysItWaits());
     let secondReady = false;
     void second.then(() => (secondReady = true), () => undefined);
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Once it says it waits (a loaded machine takes seconds to get there), and a while after, it still waits.
+    await waiting;
+    await new Promise((r) => setTimeout(r, 1_000));
     expect(secondReady).toBe(false);
     expect(await first.stop()).toBe(0);
     const started = await second;
-    expect(started.output()).toMatch(new RegExp(`served by pid ${first.child.pid} on host ${hostname()} since .*; waiting up to 40 s`));
+    expect(started.output()).toMatch(waitingLine);
     expect((await fetch(`${started.proxyUrl}/readyz`)).status).toBe(200);
     expect(await started.stop()).toBe(0);
   }, 60_000);

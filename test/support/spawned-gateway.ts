@@ -28,8 +28,11 @@ export interface SpawnedGateway {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** The built server as its own OS process (a second replica), ready once both ports answer. */
-export async function spawnGateway(env: Record<string, string>): Promise<SpawnedGateway> {
+/**
+ * The built server as its own OS process (a second replica), ready once both ports answer.
+ * `onOutput` sees the output so far each time the process writes, before it is ready too.
+ */
+export async function spawnGateway(env: Record<string, string>, onOutput?: (output: string) => void): Promise<SpawnedGateway> {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run \`npm run build\` first (scripts/test.sh does)`);
   const [proxyPort, adminPort] = [await freePort(), await freePort()];
   const cwd = mkdtempSync(join(tmpdir(), 'llmproxy-proc-'));
@@ -50,8 +53,12 @@ export async function spawnGateway(env: Record<string, string>): Promise<Spawned
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (data: Buffer) => (output += data.toString()));
-  child.stderr!.on('data', (data: Buffer) => (output += data.toString()));
+  const collect = (data: Buffer) => {
+    output += data.toString();
+    onOutput?.(output);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const deadline = Date.now() + 20_000;
