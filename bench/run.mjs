@@ -319,41 +319,11 @@ async function timedRequests(url, { body, headers, connections = 1, durationMs, 
   const total = [];
   let failed = 0;
   const one = () =>
-    new Promise((resolve) => {
-      const t0 = process.hrtime.bigint();
-      let first = 0n;
-      const req = http.request(
-        {
-          host: u.hostname,
-          port: u.port,
-          path: u.pathname,
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': payload.length, ...headers },
-        },
-        (res) => {
-          res.on('data', () => {
-            if (!first) first = process.hrtime.bigint();
-          });
-          res.on('end', () => {
-            const t2 = process.hrtime.bigint();
-            if (res.statusCode === 200 && first) {
-              ttfb.push(Number(first - t0) / 1e6);
-              total.push(Number(t2 - t0) / 1e6);
-            } else failed++;
-            resolve();
-          });
-          res.on('error', () => {
-            failed++;
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        failed++;
-        resolve();
-      });
-      req.end(payload);
+    timedPost(u, agent, payload, headers).then((r) => {
+      if (r) {
+        ttfb.push(r.ttfbMs);
+        total.push(r.totalMs);
+      } else failed++;
     });
   const started = Date.now();
   const deadline = started + (durationMs ?? Infinity);
@@ -379,6 +349,29 @@ async function timedRequests(url, { body, headers, connections = 1, durationMs, 
 }
 
 /**
+ * One POST of `payload`, timed with hrtime from the moment it is handed to `agent`: time to the first
+ * body byte and to the end, in ms; null when it failed (a status other than 200, no body, an error).
+ */
+function timedPost(u, agent, payload, headers) {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    let first = 0n;
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length, ...headers } },
+      (res) => {
+        res.on('data', () => {
+          if (!first) first = process.hrtime.bigint();
+        });
+        res.on('end', () => resolve(res.statusCode === 200 && first ? { ttfbMs: Number(first - t0) / 1e6, totalMs: Number(process.hrtime.bigint() - t0) / 1e6 } : null));
+        res.on('error', () => resolve(null));
+      },
+    );
+    req.on('error', () => resolve(null));
+    req.end(payload);
+  });
+}
+
+/**
  * Open-loop client for (d4): `rate` requests a second spread round-robin over `connections` keep-alive
  * connections (one socket each, so every connection carries traffic, as autocannon's overallRate does),
  * dispatched on ~1 ms timer ticks. Time to first body byte is taken from the moment a request is
@@ -392,33 +385,11 @@ async function pacedRequests(url, { body, headers, connections, rate, durationMs
   const total = [];
   let failed = 0;
   const one = (agent) =>
-    new Promise((resolve) => {
-      const t0 = process.hrtime.bigint();
-      let first = 0n;
-      const req = http.request(
-        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length, ...headers } },
-        (res) => {
-          res.on('data', () => {
-            if (!first) first = process.hrtime.bigint();
-          });
-          res.on('end', () => {
-            if (res.statusCode === 200 && first) {
-              ttfb.push(Number(first - t0) / 1e6);
-              total.push(Number(process.hrtime.bigint() - t0) / 1e6);
-            } else failed++;
-            resolve();
-          });
-          res.on('error', () => {
-            failed++;
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        failed++;
-        resolve();
-      });
-      req.end(payload);
+    timedPost(u, agent, payload, headers).then((r) => {
+      if (r) {
+        ttfb.push(r.ttfbMs);
+        total.push(r.totalMs);
+      } else failed++;
     });
   const n = Math.max(1, Math.round((rate * durationMs) / 1000));
   const started = performance.now();

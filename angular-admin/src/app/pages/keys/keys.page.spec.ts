@@ -39,6 +39,17 @@ describe('KeysPage', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     await fixture.whenStable();
   };
+  /** Opens the quota dialog of 'ci', sets 7 daily requests and saves. */
+  const setDailyRequestsTo7 = async () => {
+    byTestId('key-quota-ci')!.click();
+    await settle();
+    const input = byTestId<HTMLInputElement>('quota-daily-requests-input')!;
+    input.value = '7';
+    input.dispatchEvent(new Event('input'));
+    await settle();
+    submitWith(byTestId<HTMLButtonElement>('quota-submit')!);
+    await settle();
+  };
 
   beforeEach(async () => {
     ({ http } = setUpApi());
@@ -186,14 +197,7 @@ describe('KeysPage', () => {
   });
 
   it('changes a quota through the quota dialog', async () => {
-    byTestId('key-quota-ci')!.click();
-    await settle();
-    const input = byTestId<HTMLInputElement>('quota-daily-requests-input')!;
-    input.value = '7';
-    input.dispatchEvent(new Event('input'));
-    await settle();
-    submitWith(byTestId<HTMLButtonElement>('quota-submit')!);
-    await settle();
+    await setDailyRequestsTo7();
     const request = http.expectOne({ method: 'PATCH', url: '/api/api-keys/5/quota' });
     expect(request.request.body).toEqual({ daily_request_limit: 7, monthly_request_limit: null, daily_token_limit: null, monthly_token_limit: null });
     request.flush({ ...KEY, daily_request_limit: 7 });
@@ -225,14 +229,7 @@ describe('KeysPage', () => {
     http.expectOne({ method: 'PUT', url: '/api/api-keys/5/deactivate' }).flush({ ...KEY, is_active: false });
     await settle();
     const older = http.expectOne('/api/api-keys');
-    byTestId('key-quota-ci')!.click();
-    await settle();
-    const input = byTestId<HTMLInputElement>('quota-daily-requests-input')!;
-    input.value = '7';
-    input.dispatchEvent(new Event('input'));
-    await settle();
-    submitWith(byTestId<HTMLButtonElement>('quota-submit')!);
-    await settle();
+    await setDailyRequestsTo7();
     http.expectOne({ method: 'PATCH', url: '/api/api-keys/5/quota' }).flush({ ...KEY, is_active: false, daily_request_limit: 7 });
     await settle();
     http.expectOne('/api/api-keys').flush([{ ...KEY, is_active: false, daily_request_limit: 7, usage: { day: { ...WINDOW, request_limit: 7 }, month: WINDOW } }]);
