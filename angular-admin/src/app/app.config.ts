@@ -3,11 +3,13 @@ import { type ApplicationConfig, provideBrowserGlobalErrorListeners } from '@ang
 import { provideRouter, withComponentInputBinding } from '@angular/router';
 import { adminInterceptor } from './core/admin.interceptor';
 import { routes } from './app.routes';
+import { provideDialogDefaults } from './shared/dialog-defaults';
 
 export const appConfig: ApplicationConfig = {
   providers: [
     provideBrowserGlobalErrorListeners(),
     provideRouter(routes, withComponentInputBinding()),
     provideHttpClient(withInterceptors([adminInterceptor])),
+    provideDialogDefaults(),
   ],
 };
