@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -60,7 +61,7 @@ export async function openDatabase(database: DatabaseConfig, options: OpenDataba
   if (database.type === 'sqlite' && database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
   const dataSource = new DataSource(dataSourceOptions(database));
   await dataSource.initialize();
-  if (database.type === 'sqlite') beginImmediate(dataSource);
+  if (database.type === 'sqlite') sqliteTransactionsInTurn(dataSource);
   try {
     await options.beforeMigrations?.(dataSource);
     await runMigrations(dataSource);
@@ -103,9 +104,64 @@ async function runMigrations(dataSource: DataSource): Promise<void> {
  * that is no longer the newest cannot be upgraded, and busy_timeout does not apply. IMMEDIATE takes
  * the write lock at BEGIN, waiting up to busy_timeout like any other write. TypeORM has no option for
  * it, so its one SQLite query runner (better-sqlite3's driver keeps a single one) says so itself.
+ *
+ * That single runner is also shared by every caller of the process, and TypeORM turns a transaction
+ * begun while another is open into a SAVEPOINT of it: one's rollback undid the other's rows, one's
+ * commit committed the other's half-done work, and a plain write beside a transaction joined it. So
+ * transactions take turns: `dataSource.transaction` waits for the one in flight (or for one TypeORM
+ * began itself, as `save` does), and a statement from outside the transaction in flight waits for its
+ * end. The caller inside one is recognised by its async context, so its own statements and nested
+ * transactions (savepoints, as before) go straight through.
  */
-function beginImmediate(dataSource: DataSource): void {
+function sqliteTransactionsInTurn(dataSource: DataSource): void {
   const runner = dataSource.driver.createQueryRunner('master');
+  const inside = new AsyncLocalStorage<object>();
+  let current: object | undefined;
+  const waiters: (() => void)[] = [];
+  const turn = () => new Promise<void>((resolve) => waiters.push(resolve));
+  const wake = () => {
+    for (const waiter of waiters.splice(0)) waiter();
+  };
+
   const query = runner.query.bind(runner) as (sql: string, ...rest: unknown[]) => Promise<unknown>;
-  runner.query = ((sql: string, ...rest: unknown[]) => query(sql === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE TRANSACTION' : sql, ...rest)) as typeof runner.query;
+  const send = (sql: string, rest: unknown[]) => query(sql === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE TRANSACTION' : sql, ...rest);
+  const outside = () => current !== undefined && inside.getStore() !== current;
+  const sendInTurn = async (sql: string, rest: unknown[]) => {
+    while (outside()) await turn();
+    return send(sql, rest);
+  };
+  runner.query = ((sql: string, ...rest: unknown[]) => (outside() ? sendInTurn(sql, rest) : send(sql, rest))) as typeof runner.query;
+  const connection = (dataSource.driver as unknown as { databaseConnection: { inTransaction: boolean } }).databaseConnection;
+  const flags = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+  for (const end of ['commitTransaction', 'rollbackTransaction'] as const) {
+    const original = runner[end].bind(runner);
+    runner[end] = async () => {
+      try {
+        await original();
+      } finally {
+        if (!connection.inTransaction) {
+          // A BEGIN that failed (the write lock not had within busy_timeout) leaves TypeORM's flag set
+          // with no transaction open, and its rollback then fails: nothing may wait on it for ever.
+          flags.isTransactionActive = false;
+          flags.transactionDepth = 0;
+          wake();
+        }
+      }
+    };
+  }
+
+  const manager = dataSource.manager;
+  const transaction = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+  manager.transaction = (async (...args: unknown[]) => {
+    if (current !== undefined && inside.getStore() === current) return transaction(...args);
+    while (current !== undefined || runner.isTransactionActive) await turn();
+    const token = {};
+    current = token;
+    try {
+      return await inside.run(token, () => transaction(...args));
+    } finally {
+      current = undefined;
+      wake();
+    }
+  }) as typeof manager.transaction;
 }
