@@ -32,6 +32,20 @@ describeBrowser('the admin UI in headless Chromium', () => {
     await upstream?.close();
   });
 
+  /**
+   * Opens a dialog as a person does: clicks, then waits until the dialog is up with the caret in it
+   * (they type once they see it). A fill sent earlier raced the dialog's own first focus on a loaded
+   * machine, and a value read earlier could come before the form was bound.
+   */
+  const openDialog = async (testId: string) => {
+    await page.getByTestId(testId).click();
+    await page.waitForFunction(`(() => {
+      const dialogs = [...document.querySelectorAll('mat-dialog-container')].filter((d) => !d.classList.contains('mdc-dialog--closing'));
+      const dialog = dialogs[dialogs.length - 1];
+      return dialog !== undefined && dialog.contains(document.activeElement);
+    })()`);
+  };
+
   const chat = (key: string) =>
     fetch(`${gateway.proxyUrl}/api/chat`, {
       method: 'POST',
@@ -48,7 +62,7 @@ describeBrowser('the admin UI in headless Chromium', () => {
     await page.getByTestId('overview-requests-today').waitFor();
     expect(new URL(page.url()).pathname).toBe('/overview');
     await page.getByTestId('nav-keys').click();
-    await page.getByTestId('key-create').click();
+    await openDialog('key-create');
     await page.getByTestId('key-name-input').fill('browser-user');
     await page.getByTestId('key-queue-weight-input').fill('3');
     await page.getByTestId('key-create-submit').click();
@@ -83,7 +97,7 @@ describeBrowser('the admin UI in headless Chromium', () => {
     await page.setViewportSize({ width: 1400, height: 900 });
 
     await page.getByTestId('nav-keys').click();
-    await page.getByTestId('key-quota-browser-user').click();
+    await openDialog('key-quota-browser-user');
     await page.getByTestId('quota-daily-requests-input').fill('5');
     await page.getByTestId('quota-submit').click();
     await eventually(async () => {
@@ -94,7 +108,7 @@ describeBrowser('the admin UI in headless Chromium', () => {
     expect(keys.find((k) => k.name === 'browser-user')).toMatchObject({ daily_request_limit: 5, queue_weight: 3 });
 
     // The edit dialog shows the weight and changes it.
-    await page.getByTestId('key-edit-browser-user').click();
+    await openDialog('key-edit-browser-user');
     const weight = page.getByTestId('key-queue-weight-input');
     expect(await weight.inputValue()).toBe('3');
     await weight.fill('2');
@@ -192,7 +206,7 @@ describeBrowser('the admin UI in headless Chromium', () => {
         await eventually(async () => expect((await chip.innerText()).includes('loaded')).toBe(loaded.includes(model)), 10_000);
       }
 
-      await page.getByTestId('upstream-create').click();
+      await openDialog('upstream-create');
       await page.getByTestId('upstream-name-input').fill('gpu-two');
       await page.getByTestId('upstream-url-input').fill(second.url);
       await page.getByTestId('upstream-max-parallel-input').fill('2');
@@ -205,7 +219,7 @@ describeBrowser('the admin UI in headless Chromium', () => {
       expect(await page.getByTestId('upstream-slots-gpu-two').innerText()).toBe('0 / 2');
       expect((await listed()).find((u) => u.name === 'gpu-two')).toMatchObject({ max_parallel: 2, enabled: true });
 
-      await page.getByTestId('upstream-edit-gpu-two').click();
+      await openDialog('upstream-edit-gpu-two');
       expect(await page.getByTestId('upstream-url-input').inputValue()).toBe(second.url);
       await page.getByTestId('upstream-max-parallel-input').fill('3');
       await page.getByTestId('upstream-form-submit').click();
@@ -376,9 +390,9 @@ describeBrowser('the admin UI in headless Chromium', () => {
     it('creates a key from the New key dialog, which Cancel and Escape close without a secret dialog', async () => {
       await page.goto(`${gateway.adminUrl}/keys`);
       await page.getByTestId(`key-row-${name}`).waitFor();
-      await cancelAndEscape(() => page.getByTestId('key-create').click(), 'key-form-cancel', 'new-key');
+      await cancelAndEscape(() => openDialog('key-create'), 'key-form-cancel', 'new-key');
       expect(await page.getByText('Key created').count()).toBe(0);
-      await page.getByTestId('key-create').click();
+      await openDialog('key-create');
       await page.getByTestId('key-name-input').fill(`${size}-spare`);
       await page.getByTestId('key-create-submit').click();
       expect(await page.getByTestId('new-key-value').innerText()).toMatch(/^sk-/);
@@ -396,9 +410,9 @@ describeBrowser('the admin UI in headless Chromium', () => {
     });
 
     it('edits a key, whose dialog Cancel and Escape close without a word', async () => {
-      await cancelAndEscape(() => page.getByTestId(`key-edit-${name}`).click(), 'key-form-cancel', 'edit-key');
+      await cancelAndEscape(() => openDialog(`key-edit-${name}`), 'key-form-cancel', 'edit-key');
       expect(await snackbar.texts()).not.toContainEqual(expect.stringContaining('Saved'));
-      await page.getByTestId(`key-edit-${name}`).click();
+      await openDialog(`key-edit-${name}`);
       await page.getByTestId('key-queue-weight-input').fill('2');
       await page.getByTestId('key-edit-submit').click();
       await eventually(async () => expect(await snackbar.innerText()).toContain(`Saved ${name}.`), 5_000);
@@ -406,9 +420,9 @@ describeBrowser('the admin UI in headless Chromium', () => {
     });
 
     it('sets a quota, whose dialog shows its labels whole and Cancel and Escape close without a word', async () => {
-      await cancelAndEscape(() => page.getByTestId(`key-quota-${name}`).click(), 'quota-cancel', 'quota');
+      await cancelAndEscape(() => openDialog(`key-quota-${name}`), 'quota-cancel', 'quota');
       expect(await page.getByText('Saved the quota').count()).toBe(0);
-      await page.getByTestId(`key-quota-${name}`).click();
+      await openDialog(`key-quota-${name}`);
       await page.getByTestId('quota-daily-requests-input').fill('50');
       await page.getByTestId('quota-submit').click();
       await eventually(async () => expect(await snackbar.innerText()).toContain(`Saved the quota of ${name}.`), 5_000);
@@ -505,9 +519,9 @@ describeBrowser('the admin UI in headless Chromium', () => {
       await page.getByTestId('nav-upstreams').click();
       await page.getByTestId('upstream-list').waitFor();
       await sound('upstreams');
-      await cancelAndEscape(() => page.getByTestId('upstream-create').click(), 'upstream-form-cancel', 'upstream-form');
+      await cancelAndEscape(() => openDialog('upstream-create'), 'upstream-form-cancel', 'upstream-form');
       expect(await snackbar.texts()).not.toContainEqual(expect.stringMatching(/Added|Saved/));
-      await page.getByTestId('upstream-create').click();
+      await openDialog('upstream-create');
       await page.getByTestId('upstream-name-input').fill(`spare-${size}`);
       await page.getByTestId('upstream-url-input').fill(`${upstream.url}/`);
       await page.getByTestId('upstream-form-submit').click();
