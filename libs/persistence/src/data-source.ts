@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -6,6 +5,7 @@ import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '@llmproxy/config';
 import { entities } from './entities/index.js';
 import { migrations } from './migrations/index.js';
+import { ScopedStorage } from './scoped-storage.js';
 import { STATEMENT_TIMEOUT_MS } from './sql-client.js';
 
 let pgNumbers = false;
@@ -115,7 +115,8 @@ async function runMigrations(dataSource: DataSource): Promise<void> {
  */
 function sqliteTransactionsInTurn(dataSource: DataSource): void {
   const runner = dataSource.driver.createQueryRunner('master');
-  const inside = new AsyncLocalStorage<object>();
+  // Open only while a transaction runs (no async hook on the data plane between them).
+  const inside = new ScopedStorage<object>();
   let current: object | undefined;
   const waiters: (() => void)[] = [];
   const turn = () => new Promise<void>((resolve) => waiters.push(resolve));
