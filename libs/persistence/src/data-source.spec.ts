@@ -71,14 +71,17 @@ describe('SQLite transactions of one process in flight together', () => {
 
   const keys = async () => ((await dataSource.query("SELECT key FROM settings WHERE key LIKE 'tx-%' ORDER BY key")) as { key: string }[]).map((row) => row.key);
   const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
-
-  it('one that fails rolls back only its own writes, and one that succeeds keeps all of its own', async () => {
-    const failing = dataSource.transaction(async (manager) => {
+  /** Writes a row, waits two ticks (others run meanwhile), then fails. */
+  const failingTransaction = () =>
+    dataSource.transaction(async (manager) => {
       await manager.query("INSERT INTO settings (key, value) VALUES ('tx-failing', '1')");
       await tick();
       await tick();
       throw new Error('refused halfway');
     });
+
+  it('one that fails rolls back only its own writes, and one that succeeds keeps all of its own', async () => {
+    const failing = failingTransaction();
     const succeeding = (async () => {
       await tick();
       await dataSource.transaction(async (manager) => {
@@ -94,12 +97,7 @@ describe('SQLite transactions of one process in flight together', () => {
   });
 
   it('a write outside any transaction is not undone by a transaction that rolls back beside it', async () => {
-    const failing = dataSource.transaction(async (manager) => {
-      await manager.query("INSERT INTO settings (key, value) VALUES ('tx-failing', '1')");
-      await tick();
-      await tick();
-      throw new Error('refused halfway');
-    });
+    const failing = failingTransaction();
     await tick();
     await dataSource.query("INSERT INTO settings (key, value) VALUES ('tx-plain', '1')");
     await expect(failing).rejects.toThrow('refused halfway');
