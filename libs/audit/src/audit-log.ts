@@ -21,6 +21,7 @@ export type AuditAction =
   | 'account.update'
   | 'account.delete'
   | 'account.password'
+  | 'admin_password.change'
   | 'alert_webhook.create'
   | 'alert_webhook.update'
   | 'alert_webhook.delete'

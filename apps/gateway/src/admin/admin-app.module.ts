@@ -12,6 +12,7 @@ import { AlertWebhooksService } from './alerts/alert-webhooks.service.js';
 import { AuditController } from './audit/audit.controller.js';
 import { AuditScopeMiddleware } from './auth/audit-scope.middleware.js';
 import { AdminAuthService } from './auth/admin-auth.service.js';
+import { BuiltInAdminRotation } from './auth/built-in-admin-rotation.js';
 import { AdminGuard } from './auth/admin.guard.js';
 import { AdminPassword } from './auth/admin-password.js';
 import { AuthController } from './auth/auth.controller.js';
@@ -68,6 +69,7 @@ export class AdminAppModule implements NestModule {
         AdminPassword,
         MetricsToken,
         AdminAuthService,
+        BuiltInAdminRotation,
         OidcLoginService,
         AccountsService,
         OllamaProbe,
