@@ -2,7 +2,7 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import type { ApiKeyView } from '@llmproxy/api-types';
 import { DataSource, type Repository } from 'typeorm';
 import { AuditLog, allFields, diffFields, type AuditAction } from '@llmproxy/audit';
-import { ApiKeyEntity } from '@llmproxy/persistence';
+import { ApiKeyEntity, namesInTurn } from '@llmproxy/persistence';
 import type { QuotaLimits } from './api-key.js';
 import { generateKey } from './key-material.js';
 
@@ -194,6 +194,7 @@ export class ApiKeysService {
  * key already has, in any letter case, is refused.
  */
 async function nameFree(repository: Repository<ApiKeyEntity>, name: string, exceptId?: number): Promise<void> {
+  await namesInTurn(repository.manager, 'api_keys');
   const taken = await repository
     .createQueryBuilder('k')
     .select('k.id', 'id')

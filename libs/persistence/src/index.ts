@@ -4,4 +4,5 @@ export { dataSourceOptions, openDatabase, type OpenDatabaseOptions } from './dat
 export * from './sql-client.js';
 export { Batcher } from './batcher.js';
 export { ScopedStorage } from './scoped-storage.js';
+export { namesInTurn } from './names-in-turn.js';
 export * from './sqlite-owner.js';

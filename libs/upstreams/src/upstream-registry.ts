@@ -1,7 +1,7 @@
 import { BadRequestException, ConflictException, NotFoundException } from '@nestjs/common';
 import { DataSource, type Repository } from 'typeorm';
 import { AuditLog, allFields, diffFields, redactUrl } from '@llmproxy/audit';
-import { UpstreamEntity } from '@llmproxy/persistence';
+import { namesInTurn, UpstreamEntity } from '@llmproxy/persistence';
 import type { UpstreamConfig } from './upstream.js';
 
 export interface UpstreamInput {
@@ -109,6 +109,7 @@ export class UpstreamRegistry {
   }
 
   private async nameFree(repository: Repository<UpstreamEntity>, name: string): Promise<void> {
+    await namesInTurn(repository.manager, 'upstreams');
     if (await repository.findOneBy({ name })) throw new ConflictException(`an upstream named '${name}' already exists`);
   }
 }
