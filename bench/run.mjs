@@ -492,6 +492,8 @@ export async function startGateway({ label, tmp, databaseUrl, upstreamUrl, upstr
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${url}/`, { proc, timeoutMs: 60_000 });
+    // The admin listener opens after the proxy's (it first checks whether ADMIN_PASSWORD changed).
+    await waitForHttp(`http://127.0.0.1:${adminPort}/healthz`, { proc, timeoutMs: 60_000 });
   } catch (error) {
     await stopProcess(proc);
     throw error;

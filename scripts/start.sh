@@ -40,7 +40,8 @@ for _ in $(seq 1 120); do
     tail -n 20 llmproxy.log >&2
     exit 1
   fi
-  if node -e "fetch('$proxy/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"; then
+  # Both listeners: the admin one opens after the proxy (it first checks whether ADMIN_PASSWORD changed).
+  if node -e "Promise.all(['$proxy', '$admin'].map((u) => fetch(u + '/healthz'))).then((rs) => process.exit(rs.every((r) => r.ok) ? 0 : 1), () => process.exit(1))"; then
     echo "llmproxy is running (pid $pid): proxy $proxy, admin and UI $admin; logs in llmproxy.log; scripts/stop.sh stops it"
     node -e "fetch('$proxy/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" ||
       echo "note: $proxy/readyz is not ready yet: no Ollama server answers (OLLAMA_URL, or the admin's upstream list)" >&2
@@ -48,5 +49,5 @@ for _ in $(seq 1 120); do
   fi
   sleep 0.5
 done
-echo "llmproxy did not answer on $proxy/healthz within 60 s; see llmproxy.log (pid $pid, still running)" >&2
+echo "llmproxy did not answer on $proxy/healthz and $admin/healthz within 60 s; see llmproxy.log (pid $pid, still running)" >&2
 exit 1
