@@ -137,9 +137,9 @@ export interface ProxyInfo {
 export type Granularity = 'day' | 'hour';
 
 export interface UsageQuery {
-  /** YYYY-MM-DD, inclusive, in the server's time zone. */
-  from: string;
-  to: string;
+  /** YYYY-MM-DD, inclusive, in the server's time zone; absent: the server's 30 days up to its today. */
+  from?: string;
+  to?: string;
   granularity: Granularity;
   key_id?: number | null;
   model?: string | null;

@@ -21,14 +21,17 @@ export class UsageApi {
     return this.http.get('/api/usage.csv', { params: paramsOf(query), responseType: 'blob', observe: 'response' }).pipe(
       map((response) => ({
         blob: response.body ?? new Blob([], { type: 'text/csv' }),
-        filename: filenameOf(response.headers.get('Content-Disposition')) ?? `usage-${query.from}-${query.to}.csv`,
+        filename: filenameOf(response.headers.get('Content-Disposition')) ?? `usage-${query.from ?? 'last-30-days'}-${query.to ?? 'today'}.csv`,
       })),
     );
   }
 }
 
 function paramsOf(query: UsageQuery): HttpParams {
-  let params = new HttpParams().set('from', query.from).set('to', query.to).set('granularity', query.granularity);
+  let params = new HttpParams();
+  if (query.from) params = params.set('from', query.from);
+  if (query.to) params = params.set('to', query.to);
+  params = params.set('granularity', query.granularity);
   if (query.key_id !== undefined && query.key_id !== null) params = params.set('key_id', String(query.key_id));
   if (query.model) params = params.set('model', query.model);
   return params;

@@ -1,4 +1,5 @@
 import { TestBed } from '@angular/core/testing';
+import { firstValueFrom } from 'rxjs';
 import { MATERIAL_ANIMATIONS } from '@angular/material/core';
 import { MatDialog } from '@angular/material/dialog';
 import { setUpApi } from '../../testing/api-testing';
@@ -13,7 +14,7 @@ describe('dialog defaults', () => {
     TestBed.configureTestingModule({ providers: [provideDialogDefaults()] });
     TestBed.overrideProvider(MATERIAL_ANIMATIONS, { useValue: { animationsDisabled: false } });
     setUpApi();
-    TestBed.inject(MatDialog).open(UpstreamFormDialog, { data: { mode: 'create' } });
+    const dialog = TestBed.inject(MatDialog).open(UpstreamFormDialog, { data: { mode: 'create' } });
     const byTestId = (id: string) => document.querySelector<HTMLInputElement>(`[data-testid="${id}"]`);
     await new Promise((resolve) => setTimeout(resolve, 0));
     TestBed.tick();
@@ -24,5 +25,9 @@ describe('dialog defaults', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     TestBed.tick();
     expect(document.activeElement).toBe(byTestId('upstream-url-input'));
+
+    // Closed, with its closing animation over, before the next spec: no timer of it runs there.
+    dialog.close();
+    await firstValueFrom(dialog.afterClosed());
   });
 });

@@ -13,7 +13,6 @@ import type { ApiKeyWithUsage, UsageQuery, UsageResponse } from '../../api/admin
 import { KeysApi } from '../../api/keys-api.service';
 import { UsageApi } from '../../api/usage-api.service';
 import { errorMessage } from '../../core/api-error';
-import { isoDay } from '../../shared/datetime';
 import { breakdown, chartData, type SplitBy } from './usage-chart';
 
 const DAYS = 30;
@@ -32,7 +31,7 @@ export class UsagePage {
   private readonly keysApi = inject(KeysApi);
   private loading$: Subscription | undefined;
 
-  protected readonly range = lastDays(DAYS, new Date());
+  protected readonly days = DAYS;
   protected readonly keyId = signal<number | null>(null);
   protected readonly model = signal<string | null>(null);
   protected readonly split = signal<SplitBy>('model');
@@ -103,20 +102,16 @@ export class UsagePage {
   protected exportCsv(): void {
     this.exporting.set(true);
     this.usageApi
-      .csv(this.query())
+      .csv(this.query(this.usage() ?? undefined))
       .pipe(finalize(() => this.exporting.set(false)))
       .subscribe({ next: ({ blob, filename }) => saveFile(blob, filename), error: () => undefined /* shown by the interceptor */ });
   }
 
-  private query(): UsageQuery {
-    return { from: this.range.from, to: this.range.to, granularity: 'day', key_id: this.keyId(), model: this.model() };
+  private query(days?: { from: string; to: string }): UsageQuery {
+    // No days: the server takes its last 30 up to its own today (APP_TZ), which the browser's calendar
+    // may be a day behind or ahead of around midnight. The export takes exactly the days on screen.
+    return { from: days?.from, to: days?.to, granularity: 'day', key_id: this.keyId(), model: this.model() };
   }
-}
-
-/** The last `days` calendar days up to today, by the browser's calendar; the server reads them in its own zone. */
-function lastDays(days: number, today: Date): { from: string; to: string } {
-  const from = new Date(today.getFullYear(), today.getMonth(), today.getDate() - (days - 1));
-  return { from: isoDay(from), to: isoDay(today) };
 }
 
 function saveFile(blob: Blob, filename: string): void {
