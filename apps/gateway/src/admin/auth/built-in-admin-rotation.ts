@@ -7,7 +7,7 @@ import { AdminSessionEntity, SettingEntity } from '@llmproxy/persistence';
 import { hashPassword, verifyPassword } from '../accounts/password-hash.js';
 
 /** The settings row holding the scrypt hash of the ADMIN_PASSWORD of the last start (the settings API never reads it). */
-export const BUILT_IN_PASSWORD_KEY = 'built_in_admin_password';
+const BUILT_IN_PASSWORD_KEY = 'built_in_admin_password';
 
 /**
  * A new ADMIN_PASSWORD ends the built-in admin's sessions: at start, before the admin listener
