@@ -52,7 +52,12 @@ export interface RunningGateway {
 export async function startGateway(config: AppConfig, logger: winston.Logger = createAppLogger(config.logLevel)): Promise<RunningGateway> {
   const owner = new FileOwner(config, logger);
   // The file is claimed before the migrations too, so a newer version never migrates under a running one.
-  const dataSource = await openDatabase(config.database, { beforeMigrations: (opened) => owner.claim(opened) });
+  const dataSource = await openDatabase(config.database, {
+    beforeMigrations: (opened) => owner.claim(opened),
+    checkpointInBackground: {
+      onFailure: (error) => logger.warn(error.message, { context: 'database' }),
+    },
+  });
   try {
     await owner.claim(dataSource); // a first start: the migrations just made the lease table
   } catch (error) {

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type BetterSqlite3 from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
@@ -6,6 +7,7 @@ import type { DatabaseConfig } from '@llmproxy/config';
 import { entities } from './entities/index.js';
 import { migrations } from './migrations/index.js';
 import { ScopedStorage } from './scoped-storage.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { STATEMENT_TIMEOUT_MS } from './sql-client.js';
 
 let pgNumbers = false;
@@ -54,6 +56,12 @@ export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {
 export interface OpenDatabaseOptions {
   /** Runs on the open connection before the migrations (a SQLite server claims the file first: see SqliteOwnerLease). */
   beforeMigrations?: (dataSource: DataSource) => Promise<void>;
+  /**
+   * SQLite file: WAL checkpoints on a thread of their own instead of in the commit that fills the WAL
+   * (see SqliteCheckpointer), for a server; `onFailure` hears when that thread is gone. A short-lived
+   * process (the key CLI) leaves them where SQLite puts them.
+   */
+  checkpointInBackground?: { onFailure(error: Error): void };
 }
 
 /** Opens the database and brings its schema up to date. Several replicas may start at once. */
@@ -65,6 +73,15 @@ export async function openDatabase(database: DatabaseConfig, options: OpenDataba
   try {
     await options.beforeMigrations?.(dataSource);
     await runMigrations(dataSource);
+    if (options.checkpointInBackground && database.type === 'sqlite' && database.path !== ':memory:') {
+      const connection = (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
+      const checkpointer = await SqliteCheckpointer.start(connection, database.path, { onFailure: options.checkpointInBackground.onFailure });
+      const destroy = dataSource.destroy.bind(dataSource);
+      dataSource.destroy = async () => {
+        await checkpointer.stop();
+        return destroy();
+      };
+    }
   } catch (error) {
     await dataSource.destroy();
     throw error;
