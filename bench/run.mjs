@@ -6,7 +6,7 @@
  *   node bench/run.mjs [--targets direct,thin,nginx,sqlite,pg,sqlite-multi]
  *                      [--scenarios s1,s2,s3,s4,s5,s6,d1,d2,d3,d4] [--dialects native,openai,anthropic,responses]
  *                      [--duration 4] [--reps 3] [--warmup 1] [--connections 32] [--samples 2000]
- *                      [--busy 40] [--rate N] [--slow-streams 1000] [--slow-seconds 30] [--profile] [--smoke]
+ *                      [--busy 40] [--rate N] [--slow-streams 1000] [--slow-seconds 30] [--profile] [--stalls] [--smoke]
  *
  * Cores (2-core machine): the server under test on core 0 alone; autocannon (this process) and the
  * shared fast upstream on core 1. The `direct` target is an upstream of its own on core 0.
@@ -47,6 +47,7 @@ function parseArgs(argv) {
     slowStreams: 1000,
     slowSeconds: 30,
     profile: false,
+    stalls: false, // event-loop delay, GC pauses and stalls of llmproxy per measurement (bench/event-loop-probe.mjs)
     smoke: false,
     out: path.join(HERE, 'results'),
   };
@@ -66,6 +67,7 @@ function parseArgs(argv) {
     else if (a === '--slow-streams') o.slowStreams = Number(next());
     else if (a === '--slow-seconds') o.slowSeconds = Number(next());
     else if (a === '--profile') o.profile = true;
+    else if (a === '--stalls') o.stalls = true;
     else if (a === '--out') o.out = path.resolve(next());
     else if (a === '--smoke') o.smoke = true;
     else if (a === '--help' || a === '-h') {
@@ -554,6 +556,11 @@ function makeTargets(ctx) {
         fs.mkdirSync(dir, { recursive: true });
         nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
       }
+      const env = {};
+      if (opts.stalls) {
+        nodeArgs.push('--import', pathToFileURL(path.join(HERE, 'event-loop-probe.mjs')).href);
+        env.BENCH_EVENT_LOOP_DIR = tmp;
+      }
       let gateway;
       try {
         let upstreamUrls;
@@ -568,7 +575,7 @@ function makeTargets(ctx) {
             upstreamUrls.push(`http://127.0.0.1:${(await p.ready).listening}`);
           }
         }
-        gateway = await startGateway({ label, tmp, databaseUrl, upstreamUrl: upstreamUrls ? undefined : upstreamUrl, upstreamUrls, nodeArgs });
+        gateway = await startGateway({ label, tmp, databaseUrl, upstreamUrl: upstreamUrls ? undefined : upstreamUrl, upstreamUrls, nodeArgs, env });
         let upstreamList = null;
         if (upstreamUrls) upstreamList = await waitForUpstreams(gateway, upstreamUrls.length);
         const key = await createKey(gateway, { name: 'bench' });
@@ -576,6 +583,7 @@ function makeTargets(ctx) {
           url: gateway.url,
           pids: () => [gateway.pid],
           rssPid: gateway.pid,
+          eventLoop: opts.stalls ? () => eventLoopSnapshot(tmp, gateway.pid) : undefined,
           headers: { authorization: `Bearer ${key}` },
           controls: upstreamUrls,
           upstreamList,
@@ -754,6 +762,29 @@ const dialectsOf = (t) => (t.def.llmproxy ? opts.dialects : ['native']);
 
 // ------------------------------------------------------------------------------------------------
 // Scenarios
+
+/**
+ * `--stalls`: what bench/event-loop-probe.mjs saw in the llmproxy process since the last call (it
+ * answers SIGUSR2 by writing `<tmp>/<pid>.json` and starting over).
+ */
+async function eventLoopSnapshot(dir, pid) {
+  const file = path.join(dir, `${pid}.json`);
+  const read = () => {
+    try {
+      return JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  const before = read()?.seq ?? 0;
+  process.kill(pid, 'SIGUSR2');
+  for (let waited = 0; waited < 3000; waited += 10) {
+    const now = read();
+    if (now && now.seq > before) return now;
+    await sleep(10);
+  }
+  throw new Error(`the event-loop probe of pid ${pid} did not answer (was it preloaded?)`);
+}
 
 /** One measured repetition: the load function plus the server's CPU time and each core's busy share. */
 async function measure(target, fn, seconds) {
@@ -989,7 +1020,29 @@ function renderMarkdown(res) {
     for (const v of verdicts) out.push(`| ${v.what} | ${v.required} | ${v.measured} | ${v.met === null ? 'not measured' : v.met ? 'met' : `**missed** (${v.by})`} |`);
   }
   renderIssue17(res, out);
+  renderEventLoop(res, out);
   return out.join('\n') + '\n';
+}
+
+/** `--stalls`: the event loop of each llmproxy target during each measurement (worst repetition where it says so). */
+function renderEventLoop(res, out) {
+  const rows = [];
+  for (const [n, e] of Object.entries(res.targets)) for (const [k, v] of Object.entries(e.eventLoop ?? {})) rows.push([n, k, v]);
+  if (!rows.length) return;
+  out.push(`\n### Event loop during each measurement (\`--stalls\`: bench/event-loop-probe.mjs; CPU figures of this run carry its 1 ms timer)\n`);
+  out.push('Delay: how late a timer ran (perf_hooks histogram), median of the repetitions\' p50 and p99, and the longest in any. GC: pauses in all repetitions, count and longest. Stalls: turns over 10 ms late in all repetitions, and how many overlapped a GC pause of at least half their length.\n');
+  out.push('| target | measurement | delay p50 ms | delay p99 ms | delay max ms | scavenges (longest ms) | mark-compact (longest ms) | stalls > 10 ms | of which GC | longest stall ms |');
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [n, k, v] of rows) {
+    const r = v.reps;
+    const sum = (f) => r.reduce((a, x) => a + f(x), 0);
+    const max = (f) => Math.max(...r.map(f));
+    const gc = (kind) => `${sum((x) => x.gc[kind]?.count ?? 0)} (${fmt(max((x) => x.gc[kind]?.maxMs ?? 0), 1)})`;
+    out.push(
+      `| ${n} | ${v.label} | ${fmt(median(r.map((x) => x.delay.p50)), 2)} | ${fmt(median(r.map((x) => x.delay.p99)), 2)} | ${fmt(max((x) => x.delay.max), 1)} | ` +
+        `${gc('scavenge')} | ${gc('mark-compact')} | ${sum((x) => x.stalls.count)} | ${sum((x) => x.stalls.byGc)} | ${fmt(max((x) => x.stalls.maxMs), 1)} |`,
+    );
+  }
 }
 
 /** Issue 17's rows, one line per target and dialect, then memory, then its targets: met and missed. */
@@ -1055,7 +1108,7 @@ function issue17Verdicts(res) {
     for (const d of res.config.dialects) {
       const k = DIALECTS[d].keys;
       const translated = d !== 'native';
-      const profile = (g) => `node bench/run.mjs --profile --targets direct,thin,${targetKey[n] ?? n} --dialects ${d} --scenarios ${g}`;
+      const profile = (g) => `node bench/run.mjs --profile${g === 'd4' ? ' --stalls' : ''} --targets direct,thin,${targetKey[n] ?? n} --dialects ${d} --scenarios ${g}`;
       const push = (row, required, measured, met, by, g) => out.push({ target: n, dialect: d, row, required, measured, met, by, profile: profile(g) });
       // A repetition with no successful response is no measurement (the run exits 1): said, not judged.
       const none = (g, row, required) => {
@@ -1299,7 +1352,13 @@ async function main() {
       const fns = new Map(runs.map((t) => [t, make(t.target, t)]));
       if (opts.warmup > 0) for (const t of runs) await fns.get(t)(opts.warmup, true);
       const reps = new Map(runs.map((t) => [t, []]));
-      for (let i = 0; i < opts.reps; i++) for (const t of runs) reps.get(t).push(await measure(t.target, fns.get(t), opts.duration));
+      for (let i = 0; i < opts.reps; i++) {
+        for (const t of runs) {
+          await t.target.eventLoop?.(); // starts the probe's interval over
+          reps.get(t).push(await measure(t.target, fns.get(t), opts.duration));
+          if (t.target.eventLoop) ((t.entry.eventLoop ??= {})[k] ??= { label, reps: [] }).reps.push(await t.target.eventLoop());
+        }
+      }
       for (const t of runs) {
         const r = medians(reps.get(t));
         t.entry.scenarios[k] = r;
