@@ -62,9 +62,12 @@ describe('SqliteCheckpointer', () => {
     expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 3_000 });
   });
 
-  it('checkpoints on its own, every `everyMs`', async () => {
-    checkpointer = await SqliteCheckpointer.start(db, file, { everyMs: 50 });
+  it('checkpoints on its own once the WAL holds `pages` frames, and not before', async () => {
+    checkpointer = await SqliteCheckpointer.start(db, file, { everyMs: 20, pages: 400 });
     const before = dbBytes();
+    fill(50); // ~100 frames: under the threshold
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(dbBytes()).toBe(before);
     fill(500);
     const deadline = Date.now() + 5_000;
     while (dbBytes() <= before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
