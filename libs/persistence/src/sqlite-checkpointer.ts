@@ -5,6 +5,9 @@ import type BetterSqlite3 from 'better-sqlite3';
 /** SQLite's own default for `wal_autocheckpoint` (pages), given back when the checkpointer stops. */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1_000;
 
+/** How often a checkpoint that keeps failing is reported. */
+const FAILURE_REPORT_EVERY_MS = 60_000;
+
 /** One checkpoint's outcome, as `PRAGMA wal_checkpoint` reports it. */
 export interface CheckpointResult {
   /** The checkpoint could not copy everything: a reader still needed older frames (it goes on next time). */
@@ -54,7 +57,7 @@ const timer = setInterval(() => {
 }, workerData.everyMs);
 parentPort.on('message', (message) => {
   if (message === 'stop') { clearInterval(timer); if (shm !== undefined) fs.closeSync(shm); db.close(); parentPort.close(); return; }
-  try { parentPort.postMessage({ result: checkpoint() }); } catch (error) { parentPort.postMessage({ failed: String(error && error.message || error) }); }
+  try { parentPort.postMessage({ result: checkpoint() }); } catch (error) { parentPort.postMessage({ refused: String(error && error.message || error) }); }
 });
 parentPort.postMessage({ ready: true });
 `;
@@ -133,13 +136,21 @@ export class SqliteCheckpointer {
   }
 
   private listen(): void {
-    this.worker.on('message', (message: { result?: CheckpointResult; failed?: string }) => {
+    // A failing checkpoint fails again every `everyMs` (a full disk): told once a minute, not each time.
+    let toldAt = -Infinity;
+    let untold = 0;
+    this.worker.on('message', (message: { result?: CheckpointResult; refused?: string; failed?: string }) => {
       if (message.result) this.waiting.shift()?.resolve(message.result);
+      else if (message.refused !== undefined) this.waiting.shift()?.reject(new Error(`a SQLite WAL checkpoint failed: ${message.refused}`));
       else if (message.failed !== undefined) {
-        const error = new Error(`a SQLite WAL checkpoint failed (the next one tries again): ${message.failed}`);
-        const waiter = this.waiting.shift();
-        if (waiter) waiter.reject(error);
-        else this.onFailure(error);
+        if (Date.now() - toldAt < FAILURE_REPORT_EVERY_MS) {
+          untold++;
+          return;
+        }
+        const more = untold > 0 ? ` (and ${untold} more since the last report)` : '';
+        toldAt = Date.now();
+        untold = 0;
+        this.onFailure(new Error(`a SQLite WAL checkpoint failed; the next one tries again${more}: ${message.failed}`));
       }
     });
     const gone = (why: string) => new Error(`the SQLite checkpoint thread ${why}; commits checkpoint on the event loop again`);
