@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import type BetterSqlite3 from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
@@ -8,7 +7,7 @@ import { entities } from './entities/index.js';
 import { migrations } from './migrations/index.js';
 import { ScopedStorage } from './scoped-storage.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
-import { STATEMENT_TIMEOUT_MS } from './sql-client.js';
+import { sqliteConnectionOf, STATEMENT_TIMEOUT_MS } from './sql-client.js';
 
 let pgNumbers = false;
 /**
@@ -66,16 +65,16 @@ export interface OpenDatabaseOptions {
 
 /** Opens the database and brings its schema up to date. Several replicas may start at once. */
 export async function openDatabase(database: DatabaseConfig, options: OpenDatabaseOptions = {}): Promise<DataSource> {
-  if (database.type === 'sqlite' && database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
+  const sqliteFile = database.type === 'sqlite' && database.path !== ':memory:' ? database.path : undefined;
+  if (sqliteFile) mkdirSync(dirname(sqliteFile), { recursive: true });
   const dataSource = new DataSource(dataSourceOptions(database));
   await dataSource.initialize();
   if (database.type === 'sqlite') sqliteTransactionsInTurn(dataSource);
   try {
     await options.beforeMigrations?.(dataSource);
     await runMigrations(dataSource);
-    if (options.checkpointInBackground && database.type === 'sqlite' && database.path !== ':memory:') {
-      const connection = (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
-      const checkpointer = await SqliteCheckpointer.start(connection, database.path, { onFailure: options.checkpointInBackground.onFailure });
+    if (options.checkpointInBackground && sqliteFile) {
+      const checkpointer = await SqliteCheckpointer.start(sqliteConnectionOf(dataSource), sqliteFile, { onFailure: options.checkpointInBackground.onFailure });
       const destroy = dataSource.destroy.bind(dataSource);
       dataSource.destroy = async () => {
         await checkpointer.stop();
@@ -149,7 +148,7 @@ function sqliteTransactionsInTurn(dataSource: DataSource): void {
     return send(sql, rest);
   };
   runner.query = ((sql: string, ...rest: unknown[]) => (outside() ? sendInTurn(sql, rest) : send(sql, rest))) as typeof runner.query;
-  const connection = (dataSource.driver as unknown as { databaseConnection: { inTransaction: boolean } }).databaseConnection;
+  const connection = sqliteConnectionOf(dataSource);
   const flags = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
   for (const end of ['commitTransaction', 'rollbackTransaction'] as const) {
     const original = runner[end].bind(runner);

@@ -26,7 +26,12 @@ export abstract class SqlClient {
 export function createSqlClient(dataSource: DataSource): SqlClient {
   return dataSource.options.type === 'postgres'
     ? new PostgresClient((dataSource.driver as unknown as { master: Pool }).master)
-    : new SqliteClient((dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection);
+    : new SqliteClient(sqliteConnectionOf(dataSource));
+}
+
+/** The one better-sqlite3 connection TypeORM's SQLite driver keeps for the process. */
+export function sqliteConnectionOf(dataSource: DataSource): BetterSqlite3.Database {
+  return (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
 }
 
 export class SqliteClient extends SqlClient {
