@@ -116,7 +116,6 @@ async function request(clients: Clients, dialect: DialectName, stream: boolean, 
   }
 }
 
-/** Resident set size of a process, from /proc (Linux). */
 /**
  * The process's anonymous resident memory (RssAnon: heaps, buffers, WebAssembly memory), where a leak
  * shows. VmRSS also counts file-backed pages — the node binary and libraries, ~50 MB — which the kernel

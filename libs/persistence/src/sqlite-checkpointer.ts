@@ -66,13 +66,14 @@ parentPort.postMessage({ ready: true });
  * WAL checkpoints on a thread of their own. better-sqlite3 is synchronous, and with SQLite's automatic
  * checkpoint the commit that takes the WAL past 1,000 pages copies them into the database file and
  * fsyncs both, on the event loop: a stall of every request and stream in flight at that moment. Measured
- * (`bench/README.md`, "Event-loop stalls"): with commits of 20 rows every 10 ms, the slowest commit
- * 13.4 ms with the automatic checkpoint, 2.7 ms with this thread; under the bench the WAL's fsync
- * alone took 4–8 ms (strace). Here the connection never checkpoints (`wal_autocheckpoint = 0`)
- * and a worker thread with its own connection does, PASSIVE, once the WAL holds 1,000 pages as SQLite
- * would: it copies what no reader still needs and never blocks the writer. (Checkpointing every second
- * instead cost 170–400 µs more CPU per stream in the bench: the same hot pages copied over and over.) Commits in WAL mode with `synchronous = NORMAL` do not fsync;
- * what the event loop still waits for is the WAL header's fsync when the first commit after a complete
+ * (`bench/README.md`, "(e): … what stalls the event loop"): with commits of 20 rows every 10 ms, the
+ * slowest commit 13.4 ms with the automatic checkpoint, 2.7 ms with this thread; under the bench the
+ * WAL's fsync alone took 4–8 ms (strace). Here the connection never checkpoints
+ * (`wal_autocheckpoint = 0`) and a worker thread with its own connection does, PASSIVE, once the WAL
+ * holds 1,000 pages as SQLite would: it copies what no reader still needs and never blocks the writer.
+ * (Checkpointing every second instead cost 170–400 µs more CPU per stream in the bench: the same hot
+ * pages copied over and over.) Commits in WAL mode with `synchronous = NORMAL` do not fsync; what the
+ * event loop still waits for is the WAL header's fsync when the first commit after a complete
  * checkpoint starts the WAL over (0.3–0.6 ms, once per checkpoint).
  *
  * The thread costs ~10 MB of RSS (a V8 isolate; measured 51.0 → 60.8 MB in an empty process).
