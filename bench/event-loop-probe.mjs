@@ -7,8 +7,17 @@
  *   p50, p99, max in ms — how late a timer due now would run;
  * - `gc`: pauses by kind (scavenge = young generation, mark-compact = full, incremental, weak
  *   callbacks): count, total and longest ms (PerformanceObserver 'gc');
+ * - `mainThread`: ms the main thread ran, and ms it was ready to run but waited for the core (Linux's
+ *   schedstat: another thread of this process or another process had it);
  * - `stalls`: turns of the loop that ran over 10 ms late, and how many of them overlapped a GC pause
- *   of at least half their length (so the rest were JavaScript or a synchronous call).
+ *   of at least half their length, how many fell in a full GC's pause or the 300 ms before it (V8 marks
+ *   the old generation on its own threads first), and how many the process spent mostly off the CPU (its threads
+ *   used less CPU than half the stall: the machine paused, a blocking call waited, or something else
+ *   had the core); the rest were computing (JavaScript, a synchronous call). `list` has each one as [when it was due, in µs of the
+ *   monotonic clock V8's CPU profiler stamps its samples with; how late, ms; CPU ms the process used
+ *   meanwhile; ms the main thread ran; ms it was ready to run but waited for the core (Linux's
+ *   schedstat: another thread or process had it)], and `since` when the snapshot began (same clock), so that `--profile` can say what
+ *   ran in each and when (bench/profile-summary.mjs).
  *
  * The 1 ms timer costs a little CPU: CPU figures of a run with `--stalls` are not comparable.
  */
@@ -25,6 +34,10 @@ const KINDS = {
 };
 const STALL_MS = 10;
 const TICK_MS = 2;
+/** How long before a full GC's pause a stall is counted as its marking. */
+const FULL_GC_MARKING_MS = 300;
+/** Stalls listed with their time, per snapshot (the count covers all of them). */
+const MAX_LISTED = 1000;
 
 if (dir) {
   const histogram = monitorEventLoopDelay({ resolution: 1 });
@@ -33,17 +46,44 @@ if (dir) {
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) pauses.push([entry.startTime, entry.duration, KINDS[entry.detail?.kind] ?? String(entry.detail?.kind)]);
   }).observe({ entryTypes: ['gc'] });
-  let stalls = []; // [start, late by]
+  let stalls = []; // [start, late by, start in µs of the monotonic clock, CPU ms of the process, main thread's run ms, its wait ms]
   let last = performance.now();
+  let lastCpu = process.cpuUsage();
+  // The main thread's own time on the CPU and waiting for it (ns, Linux's schedstat; ~3 µs a read).
+  const schedstat = (() => {
+    try {
+      const fd = fs.openSync(`/proc/self/task/${process.pid}/schedstat`, 'r');
+      const buffer = Buffer.alloc(128);
+      return () => {
+        const [run, wait] = buffer.toString('latin1', 0, fs.readSync(fd, buffer, 0, buffer.length, 0)).split(' ');
+        return [Number(run) / 1e6, Number(wait) / 1e6];
+      };
+    } catch {
+      return () => [NaN, NaN];
+    }
+  })();
+  let lastSched = schedstat();
+  // performance.now() counts from timeOrigin on the monotonic clock; this is its offset in that clock's µs.
+  const monotonicUs = () => Number(process.hrtime.bigint() / 1000n) - performance.now() * 1000;
   setInterval(() => {
     const now = performance.now();
+    const cpu = process.cpuUsage();
+    const sched = schedstat();
     const late = now - last - TICK_MS;
-    if (late > STALL_MS) stalls.push([last + TICK_MS, late]);
+    if (late > STALL_MS) {
+      const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
+      stalls.push([last + TICK_MS, late, Math.round(monotonicUs() + (last + TICK_MS) * 1000), cpuMs, sched[0] - lastSched[0], sched[1] - lastSched[1]]);
+    }
     last = now;
+    lastCpu = cpu;
+    lastSched = sched;
   }, TICK_MS).unref();
 
   let seq = 0;
+  let since = Math.round(monotonicUs() + performance.now() * 1000);
+  let sinceSched = schedstat();
   process.on('SIGUSR2', () => {
+    const sched = schedstat();
     const gc = {};
     for (const [, ms, kind] of pauses) {
       const k = (gc[kind] ??= { count: 0, totalMs: 0, maxMs: 0 });
@@ -52,15 +92,37 @@ if (dir) {
       k.maxMs = Math.max(k.maxMs, ms);
     }
     const byGc = stalls.filter(([start, late]) => pauses.some(([s, ms]) => ms >= late / 2 && s < start + late && s + ms > start)).length;
+    // A full GC first marks the old generation on V8's threads (on the same core when the process is
+    // pinned to one), then pauses: stalls in the pause or the 300 ms before it are counted as it.
+    const full = pauses.filter(([, , kind]) => kind === 'mark-compact');
+    const byFullGc = stalls.filter(([start]) => full.some(([s, ms]) => start > s - FULL_GC_MARKING_MS && start < s + ms)).length;
+    // The process's threads together ran for less than half of the stall: it was off the CPU (the
+    // machine paused, a blocking call waited, or something else had the core), not computing.
+    const offCpu = stalls.filter(([, late, , cpuMs]) => cpuMs < (late + TICK_MS) / 2).length;
     const snapshot = {
       seq: ++seq,
       delay: { p50: histogram.percentile(50) / 1e6, p99: histogram.percentile(99) / 1e6, max: histogram.max / 1e6 },
       gc,
-      stalls: { count: stalls.length, byGc, maxMs: stalls.reduce((m, [, late]) => Math.max(m, late), 0) },
+      // The main thread over the whole interval: ms on the CPU, and ms ready to run but waiting for the core.
+      mainThread: { ranMs: sched[0] - sinceSched[0], waitedMs: sched[1] - sinceSched[1] },
+      stalls: {
+        count: stalls.length,
+        byGc,
+        byFullGc,
+        offCpu,
+        maxMs: stalls.reduce((m, [, late]) => Math.max(m, late), 0),
+        since,
+        // The full collections' pauses, [start in µs of the same monotonic clock, ms]: V8 marks the old
+        // generation on its own threads before this pause, so a stall just before one may be its marking.
+        majorGc: pauses.filter(([, , kind]) => kind === 'mark-compact').map(([start, ms]) => [Math.round(monotonicUs() + start * 1000), Math.round(ms * 10) / 10]),
+        list: stalls.slice(0, MAX_LISTED).map(([, late, at, ...ms]) => [at, late, ...ms].map((x, i) => (i === 0 ? x : Math.round(x * 10) / 10))),
+      },
     };
     histogram.reset();
     pauses = [];
     stalls = [];
+    since = Math.round(monotonicUs() + performance.now() * 1000);
+    sinceSched = sched;
     fs.writeFileSync(path.join(dir, `${process.pid}.json`), JSON.stringify(snapshot));
   });
 }

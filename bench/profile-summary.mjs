@@ -96,6 +96,75 @@ export function summarize(files, top = 25) {
   return lines.join('\n') + '\n';
 }
 
+/** How long before a full GC's pause a stall is counted as its marking (V8 marks concurrently first). */
+const FULL_GC_MARKING_US = 300_000;
+
+/**
+ * What the main thread ran during each event-loop stall the probe listed (`--profile --stalls`):
+ * stalls are [due, in µs of the monotonic clock the profile's timestamps use; how late, ms; CPU ms
+ * the process used meanwhile; optionally a label saying when (else the time into the profile), ms the
+ * main thread ran and ms it waited for the core]. A stall the main thread spent mostly waiting for
+ * the core had it taken: by the process's other threads (V8's GC and compiler helpers, libuv's pool,
+ * the checkpoint thread) when they used at least half that wait in CPU, else by another process. One with a gap in the samples as long as half
+ * of it, with the main thread counted as running, had the whole process stopped, the profiler's own
+ * thread included: the machine paused it. `majorGcs` ([start, ms], the same clock) are the full
+ * collections' pauses: a stall in one, or in the 300 ms before it, is counted as that collection (its
+ * marking runs on V8's threads first, on the same core when the process is pinned to one). One with samples but
+ * little CPU waited in a blocking call (its samples show which). The rest computed: their top
+ * functions by samples say what.
+ */
+export function attributeStalls(files, stalls, top = 3, majorGcs = []) {
+  const profiles = files.map((file) => {
+    const p = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const times = [];
+    let t = p.startTime;
+    for (const d of p.timeDeltas) times.push((t += d));
+    return { byId: new Map(p.nodes.map((n) => [n.id, n])), samples: p.samples, deltas: p.timeDeltas, times, start: p.startTime, end: p.endTime };
+  });
+  const lines = ['| when | late ms | process CPU ms | main thread ran / waited for the core ms | samples | longest gap ms | what the main thread ran (ms of samples) | verdict |', '|---:|---:|---:|---:|---:|---:|---|---|'];
+  const verdicts = {};
+  for (const [due, late, cpuMs, label, runMs, waitMs] of [...stalls].sort((a, b) => a[0] - b[0])) {
+    const end = due + late * 1000;
+    const p = profiles.find((x) => x.start <= due && x.end >= due);
+    if (!p) continue;
+    const fn = new Map();
+    let count = 0;
+    let gap = 0;
+    for (let i = 0; i < p.times.length; i++) {
+      const sampledAt = p.times[i];
+      const since = sampledAt - p.deltas[i]; // the previous sample: nothing was sampled in between
+      if (sampledAt <= due) continue;
+      if (since >= end) break;
+      gap = Math.max(gap, Math.min(sampledAt, end) - Math.max(since, due));
+      if (sampledAt > end) continue;
+      count++;
+      const cf = p.byId.get(p.samples[i]).callFrame;
+      const k = `${cf.functionName || '(anonymous)'}${cf.url ? ` ${cf.url.replace(/^.*\/(node_modules|dist)\//, '')}:${cf.lineNumber + 1}` : ''}`;
+      fn.set(k, (fn.get(k) ?? 0) + p.deltas[i]);
+    }
+    const what = [...fn].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => `\`${k}\` ${(us / 1000).toFixed(1)}`).join(', ');
+    // A thread that waits for the core is not sampled either (the profiler's thread shares it), so the
+    // wait is asked first; the machine pausing leaves a gap while the main thread counts as running.
+    const fullGc = majorGcs.find(([at, ms]) => due > at - FULL_GC_MARKING_US && due < at + ms * 1000);
+    const verdict =
+      fullGc ? `a full GC: ${due < fullGc[0] ? `its marking, ${((fullGc[0] - due) / 1000).toFixed(0)} ms before its ${fullGc[1]} ms pause` : `its ${fullGc[1]} ms pause`}`
+      : waitMs >= late / 2 ? (cpuMs - runMs >= waitMs / 2 ? "the process's other threads had the core" : 'another process had the core')
+      : gap / 1000 >= late / 2 ? 'machine paused (no samples)'
+      : cpuMs < late / 2 ? 'waited in a blocking call'
+      : fn.has('(garbage collector)') && fn.get('(garbage collector)') / 1000 >= late / 2 ? 'GC'
+      : 'computing';
+    verdicts[verdict] = (verdicts[verdict] ?? 0) + 1;
+    lines.push(`| ${label ?? `${((due - p.start) / 1e6).toFixed(3)} s into the profile`} | ${late.toFixed(1)} | ${cpuMs.toFixed(1)} | ${runMs === undefined ? '–' : `${runMs.toFixed(1)} / ${waitMs.toFixed(1)}`} | ${count} | ${(gap / 1000).toFixed(1)} | ${what} | ${verdict} |`);
+  }
+  const summary = Object.entries(verdicts).map(([v, n]) => `${n} ${v}`).join(', ') || 'none in the profile';
+  return `${stalls.length} stall(s) over 10 ms: ${summary}\n\n${lines.join('\n')}\n`;
+}
+
+/** The main thread's profiles in a `--cpu-prof-dir` (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; the main thread is 0). */
+export function mainThreadProfiles(dir) {
+  return fs.readdirSync(dir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)).map((f) => path.join(dir, f));
+}
+
 export function summarizeDir(dir, top = 25) {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f));
   return files.length ? summarize(files, top) : `(no .cpuprofile in ${dir})\n`;

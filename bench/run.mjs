@@ -7,6 +7,7 @@
  *                      [--scenarios s1,s2,s3,s4,s5,s6,d1,d2,d3,d4] [--dialects native,openai,anthropic,responses]
  *                      [--duration 4] [--reps 3] [--warmup 1] [--connections 32] [--samples 2000]
  *                      [--busy 40] [--rate N] [--slow-streams 1000] [--slow-seconds 30] [--profile] [--stalls] [--smoke]
+ *                      [--node-args="--flag …"] (node/V8 flags for the llmproxy targets only)
  *
  * Cores (2-core machine): the server under test on core 0 alone; autocannon (this process) and the
  * shared fast upstream on core 1. The `direct` target is an upstream of its own on core 0.
@@ -48,6 +49,7 @@ function parseArgs(argv) {
     slowSeconds: 30,
     profile: false,
     stalls: false, // event-loop delay, GC pauses and stalls of llmproxy per measurement (bench/event-loop-probe.mjs)
+    nodeArgs: [], // extra node/V8 flags for the llmproxy targets only, e.g. --node-args=--single-threaded-gc
     smoke: false,
     out: path.join(HERE, 'results'),
   };
@@ -68,10 +70,11 @@ function parseArgs(argv) {
     else if (a === '--slow-seconds') o.slowSeconds = Number(next());
     else if (a === '--profile') o.profile = true;
     else if (a === '--stalls') o.stalls = true;
+    else if (a.startsWith('--node-args=')) o.nodeArgs = a.slice('--node-args='.length).split(' ').filter(Boolean);
     else if (a === '--out') o.out = path.resolve(next());
     else if (a === '--smoke') o.smoke = true;
     else if (a === '--help' || a === '-h') {
-      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 14).join('\n'));
+      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15).join('\n'));
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -549,7 +552,7 @@ function makeTargets(ctx) {
         db = await createPgDatabase();
         databaseUrl = db.url;
       }
-      const nodeArgs = [];
+      const nodeArgs = [...opts.nodeArgs];
       if (opts.profile) {
         const dir = path.join(opts.out, 'profiles', label);
         fs.rmSync(dir, { recursive: true, force: true }); // this run's profile only
@@ -951,6 +954,7 @@ function renderMarkdown(res) {
       `${res.config.reps} × ${res.config.duration} s per measurement after ${res.config.warmup} s warm-up, medians; c=${res.config.connections}; ` +
       `${res.config.pinned ? 'server on core 0, load generator + upstream on core 1' : 'NOT pinned (taskset missing or 1 core)'}.`,
   );
+  if (res.config.nodeArgs?.length) out.push(`llmproxy targets ran with \`${res.config.nodeArgs.join(' ')}\`.`);
   if (res.git) out.push(`Code: ${res.git.head}${res.git.dirtyFiles ? ` + ${res.git.dirtyFiles} uncommitted files` : ''}, dist built ${res.git.distBuiltAt ?? '?'}.`);
   if (res.loadAvgStart) out.push(`Load average (1/5/15 min) at start ${res.loadAvgStart.join(' / ')}, at end ${res.loadAvgEnd?.join(' / ')}: anything above ~0.1 is other work sharing these 2 cores. Run took ${res.elapsedSeconds} s.`);
   for (const n of Object.keys(T)) if (T[n].status !== 'ok') out.push(`\n- ${n}: ${T[n].status}${T[n].error ? ` — ${T[n].error}` : ''}`);
@@ -1030,17 +1034,23 @@ function renderEventLoop(res, out) {
   for (const [n, e] of Object.entries(res.targets)) for (const [k, v] of Object.entries(e.eventLoop ?? {})) rows.push([n, k, v]);
   if (!rows.length) return;
   out.push(`\n### Event loop during each measurement (\`--stalls\`: bench/event-loop-probe.mjs; CPU figures of this run carry its 1 ms timer)\n`);
-  out.push('Delay: how late a timer ran (perf_hooks histogram), median of the repetitions\' p50 and p99, and the longest in any. GC: pauses in all repetitions, count and longest. Stalls: turns over 10 ms late in all repetitions, and how many overlapped a GC pause of at least half their length.\n');
-  out.push('| target | measurement | delay p50 ms | delay p99 ms | delay max ms | scavenges (longest ms) | mark-compact (longest ms) | stalls > 10 ms | of which GC | longest stall ms |');
-  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  out.push('Delay: how late a timer ran (perf_hooks histogram), median of the repetitions\' p50 and p99, and the longest in any. GC: pauses in all repetitions, count and longest. Main thread waited: of the time the main thread was ready to run, the share it spent waiting for the core (Linux schedstat; its own helper threads or another process had it). Stalls: turns over 10 ms late in all repetitions, how many overlapped a GC pause of at least half their length, how many fell in a full GC\'s pause or the 300 ms before it (its concurrent marking, on V8\'s threads), and how many the process spent mostly off the CPU (its threads used less CPU than half the stall: the machine paused, a blocking call waited, or the core was taken). With `--profile` each stall is matched to the samples of its window, printed after the run.\n');
+  out.push('| target | measurement | delay p50 ms | delay p99 ms | delay max ms | scavenges (longest ms) | mark-compact (longest ms) | main thread waited for the core | stalls > 10 ms | of which GC | of which a full GC\'s marking or pause | of which off the CPU | longest stall ms |');
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [n, k, v] of rows) {
     const r = v.reps;
     const sum = (f) => r.reduce((a, x) => a + f(x), 0);
     const max = (f) => Math.max(...r.map(f));
     const gc = (kind) => `${sum((x) => x.gc[kind]?.count ?? 0)} (${fmt(max((x) => x.gc[kind]?.maxMs ?? 0), 1)})`;
+    // Of the main thread's time ready to run, the share it waited for the core (all repetitions).
+    const waited = (reps) => {
+      const ran = reps.reduce((a, x) => a + (x.mainThread?.ranMs ?? NaN), 0);
+      const wait = reps.reduce((a, x) => a + (x.mainThread?.waitedMs ?? NaN), 0);
+      return Number.isFinite(ran + wait) && ran + wait > 0 ? `${fmt((100 * wait) / (ran + wait), 1)} %` : '–';
+    };
     out.push(
       `| ${n} | ${v.label} | ${fmt(median(r.map((x) => x.delay.p50)), 2)} | ${fmt(median(r.map((x) => x.delay.p99)), 2)} | ${fmt(max((x) => x.delay.max), 1)} | ` +
-        `${gc('scavenge')} | ${gc('mark-compact')} | ${sum((x) => x.stalls.count)} | ${sum((x) => x.stalls.byGc)} | ${fmt(max((x) => x.stalls.maxMs), 1)} |`,
+        `${gc('scavenge')} | ${gc('mark-compact')} | ${waited(r)} | ${sum((x) => x.stalls.count)} | ${sum((x) => x.stalls.byGc)} | ${sum((x) => x.stalls.byFullGc ?? 0)} | ${sum((x) => x.stalls.offCpu ?? 0)} | ${fmt(max((x) => x.stalls.maxMs), 1)} |`,
     );
   }
 }
@@ -1384,10 +1394,17 @@ async function main() {
   fs.writeFileSync(path.join(opts.out, `${prefix}-latest.md`), md);
 
   if (opts.profile) {
-    const { summarizeDir } = await import('./profile-summary.mjs');
-    for (const name of Object.keys(res.targets)) {
+    const { summarizeDir, attributeStalls, mainThreadProfiles } = await import('./profile-summary.mjs');
+    for (const [name, entry] of Object.entries(res.targets)) {
       const dir = path.join(opts.out, 'profiles', name);
-      if (fs.existsSync(dir)) console.log(`\n## CPU profile: ${name}\n\n${summarizeDir(dir)}`);
+      if (!fs.existsSync(dir)) continue;
+      console.log(`\n## CPU profile: ${name}\n\n${summarizeDir(dir)}`);
+      // Each stall labelled with its measurement, repetition and seconds into the repetition.
+      const stalls = Object.values(entry.eventLoop ?? {}).flatMap((m) =>
+        m.reps.flatMap((r, i) => (r.stalls.list ?? []).map(([due, late, cpuMs, runMs, waitMs]) => [due, late, cpuMs, `${m.label.split(' ').slice(0, 2).join(' ')} rep ${i + 1}, ${((due - r.stalls.since) / 1e6).toFixed(2)} s`, runMs, waitMs])),
+      );
+      const majorGcs = Object.values(entry.eventLoop ?? {}).flatMap((m) => m.reps.flatMap((r) => r.stalls.majorGc ?? []));
+      if (opts.stalls) console.log(`\n## Event-loop stalls of ${name}, matched to its profile\n\n${attributeStalls(mainThreadProfiles(dir), stalls, 3, majorGcs)}`);
     }
   }
 
