@@ -1443,7 +1443,7 @@ async function main() {
     console.log(`\n${md}`);
     log(`bench: ${res.elapsedSeconds} s; ${path.relative(process.cwd(), path.join(opts.out, `${prefix}-latest.md`))}`);
   }
-  if (broken) console.error(`bench: logs kept in ${tmp}`);
+  if (broken || process.env.BENCH_KEEP_LOGS === '1') console.error(`bench: logs kept in ${tmp}`);
   else fs.rmSync(tmp, { recursive: true, force: true });
   process.exitCode = broken ? 1 : 0;
 }
