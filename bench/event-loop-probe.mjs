@@ -9,17 +9,20 @@
  *   callbacks): count, total and longest ms (PerformanceObserver 'gc');
  * - `mainThread`: ms the main thread ran, and ms it was ready to run but waited for the core (Linux's
  *   schedstat: another thread of this process or another process had it);
- * - `stalls`: turns of the loop that ran over 10 ms late, and how many of them overlapped a GC pause
- *   of at least half their length, how many fell in a full GC's pause or the 300 ms before it (V8 marks
- *   the old generation on its own threads first), and how many the process spent mostly off the CPU (its threads
- *   used less CPU than half the stall: the machine paused, a blocking call waited, or something else
- *   had the core); the rest were computing (JavaScript, a synchronous call). `list` has each one as [when it was due, in µs of the
- *   monotonic clock V8's CPU profiler stamps its samples with; how late, ms; CPU ms the process used
- *   meanwhile; ms the main thread ran; ms it was ready to run but waited for the core (Linux's
- *   schedstat: another thread or process had it)], and `since` when the snapshot began (same clock), so that `--profile` can say what
- *   ran in each and when (bench/profile-summary.mjs).
+ * - `stalls`: turns of the loop that ran over 10 ms late, and how many of them
+ *   - overlapped a GC pause of at least half their length (`byGc`),
+ *   - fell in a full GC's pause or the 300 ms before it (`byFullGc`: V8 marks the old generation on
+ *     its own threads first, on the same core when the process is pinned to one),
+ *   - were spent mostly off the CPU (`offCpu`: the process's threads used less CPU than half the
+ *     stall: the machine paused, a blocking call waited, or something else had the core);
+ *   the rest were computing. `list` has each stall as [when it was due, in µs of the monotonic clock
+ *   V8's CPU profiler stamps its samples with; how late, ms; CPU ms of the process meanwhile; ms the
+ *   main thread ran; ms it waited for the core], `majorGc` the full GCs' pauses [start, same clock;
+ *   ms] and `since` when the snapshot began, so that `--profile` can say what ran in each stall
+ *   (bench/profile-summary.mjs).
  *
- * The 1 ms timer costs a little CPU: CPU figures of a run with `--stalls` are not comparable.
+ * Its 2 ms timer, the 1 ms histogram and a schedstat read per tick cost a little CPU: CPU figures of
+ * a run with `--stalls` are not comparable to a plain one.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -100,18 +100,19 @@ export function summarize(files, top = 25) {
 const FULL_GC_MARKING_US = 300_000;
 
 /**
- * What the main thread ran during each event-loop stall the probe listed (`--profile --stalls`):
- * stalls are [due, in µs of the monotonic clock the profile's timestamps use; how late, ms; CPU ms
- * the process used meanwhile; optionally a label saying when (else the time into the profile), ms the
- * main thread ran and ms it waited for the core]. A stall the main thread spent mostly waiting for
- * the core had it taken: by the process's other threads (V8's GC and compiler helpers, libuv's pool,
- * the checkpoint thread) when they used at least half that wait in CPU, else by another process. One with a gap in the samples as long as half
- * of it, with the main thread counted as running, had the whole process stopped, the profiler's own
- * thread included: the machine paused it. `majorGcs` ([start, ms], the same clock) are the full
- * collections' pauses: a stall in one, or in the 300 ms before it, is counted as that collection (its
- * marking runs on V8's threads first, on the same core when the process is pinned to one). One with samples but
- * little CPU waited in a blocking call (its samples show which). The rest computed: their top
- * functions by samples say what.
+ * What the main thread ran during each event-loop stall the probe listed (`--profile --stalls`).
+ * `stalls` are [due, in µs of the monotonic clock the profile's timestamps use; how late, ms; CPU ms
+ * the process used meanwhile; optionally a label saying when (else the time into the profile); ms the
+ * main thread ran; ms it waited for the core], `majorGcs` the full GCs' pauses [start, same clock; ms].
+ * The verdict, first match:
+ * - in a full GC's pause or the 300 ms before it: that GC (V8 marks first, on its own threads);
+ * - the main thread waited for the core for half of it or more: the process's other threads had it
+ *   (V8's GC and compiler helpers, libuv's pool, the checkpoint thread) when they used at least half
+ *   that wait in CPU, else another process;
+ * - a gap in the samples of half of it or more, the main thread counted as running: the whole process
+ *   stopped, the profiler's own thread included — the machine paused it;
+ * - the process used less CPU than half of it: a blocking call (its samples show which);
+ * - GC samples for half of it or more: GC; else computing, and the top functions say what.
  */
 export function attributeStalls(files, stalls, top = 3, majorGcs = []) {
   const profiles = files.map((file) => {
