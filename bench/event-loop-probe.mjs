@@ -27,6 +27,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { fullGcAround } from './profile-summary.mjs';
 
 const dir = process.env.BENCH_EVENT_LOOP_DIR;
 const KINDS = {
@@ -37,8 +38,6 @@ const KINDS = {
 };
 const STALL_MS = 10;
 const TICK_MS = 2;
-/** How long before a full GC's pause a stall is counted as its marking. */
-const FULL_GC_MARKING_MS = 300;
 /** Stalls listed with their time, per snapshot (the count covers all of them). */
 const MAX_LISTED = 1000;
 
@@ -66,8 +65,8 @@ if (dir) {
     }
   })();
   let lastSched = schedstat();
-  // performance.now() counts from timeOrigin on the monotonic clock; this is its offset in that clock's µs.
-  const monotonicUs = () => Number(process.hrtime.bigint() / 1000n) - performance.now() * 1000;
+  // performance.now() counts from timeOrigin on the monotonic clock: a time of it in that clock's µs.
+  const monotonicUs = (ms) => Math.round(Number(process.hrtime.bigint() / 1000n) - performance.now() * 1000 + ms * 1000);
   setInterval(() => {
     const now = performance.now();
     const cpu = process.cpuUsage();
@@ -75,7 +74,7 @@ if (dir) {
     const late = now - last - TICK_MS;
     if (late > STALL_MS) {
       const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
-      stalls.push([last + TICK_MS, late, Math.round(monotonicUs() + (last + TICK_MS) * 1000), cpuMs, sched[0] - lastSched[0], sched[1] - lastSched[1]]);
+      stalls.push([last + TICK_MS, late, monotonicUs(last + TICK_MS), cpuMs, sched[0] - lastSched[0], sched[1] - lastSched[1]]);
     }
     last = now;
     lastCpu = cpu;
@@ -83,7 +82,7 @@ if (dir) {
   }, TICK_MS).unref();
 
   let seq = 0;
-  let since = Math.round(monotonicUs() + performance.now() * 1000);
+  let since = monotonicUs(performance.now());
   let sinceSched = schedstat();
   process.on('SIGUSR2', () => {
     const sched = schedstat();
@@ -98,7 +97,7 @@ if (dir) {
     // A full GC first marks the old generation on V8's threads (on the same core when the process is
     // pinned to one), then pauses: stalls in the pause or the 300 ms before it are counted as it.
     const full = pauses.filter(([, , kind]) => kind === 'mark-compact');
-    const byFullGc = stalls.filter(([start]) => full.some(([s, ms]) => start > s - FULL_GC_MARKING_MS && start < s + ms)).length;
+    const byFullGc = stalls.filter(([start]) => fullGcAround(start, full)).length;
     // The process's threads together ran for less than half of the stall: it was off the CPU (the
     // machine paused, a blocking call waited, or something else had the core), not computing.
     const offCpu = stalls.filter(([, late, , cpuMs]) => cpuMs < (late + TICK_MS) / 2).length;
@@ -117,14 +116,14 @@ if (dir) {
         since,
         // The full collections' pauses, [start in µs of the same monotonic clock, ms]: V8 marks the old
         // generation on its own threads before this pause, so a stall just before one may be its marking.
-        majorGc: pauses.filter(([, , kind]) => kind === 'mark-compact').map(([start, ms]) => [Math.round(monotonicUs() + start * 1000), Math.round(ms * 10) / 10]),
+        majorGc: full.map(([start, ms]) => [monotonicUs(start), Math.round(ms * 10) / 10]),
         list: stalls.slice(0, MAX_LISTED).map(([, late, at, ...ms]) => [at, late, ...ms].map((x, i) => (i === 0 ? x : Math.round(x * 10) / 10))),
       },
     };
     histogram.reset();
     pauses = [];
     stalls = [];
-    since = Math.round(monotonicUs() + performance.now() * 1000);
+    since = monotonicUs(performance.now());
     sinceSched = sched;
     fs.writeFileSync(path.join(dir, `${process.pid}.json`), JSON.stringify(snapshot));
   });

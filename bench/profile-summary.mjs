@@ -97,7 +97,16 @@ export function summarize(files, top = 25) {
 }
 
 /** How long before a full GC's pause a stall is counted as its marking (V8 marks concurrently first). */
-const FULL_GC_MARKING_US = 300_000;
+const FULL_GC_MARKING_MS = 300;
+
+/**
+ * The full GC a stall that began at `start` belongs to: one whose pause it fell in, or whose pause
+ * came within 300 ms after it. `fullGcs` are [pause start, pause ms], in the same ms as `start`.
+ * Shared by the probe (bench/event-loop-probe.mjs) and `attributeStalls`.
+ */
+export function fullGcAround(start, fullGcs) {
+  return fullGcs.find(([at, ms]) => start > at - FULL_GC_MARKING_MS && start < at + ms);
+}
 
 /**
  * What the main thread ran during each event-loop stall the probe listed (`--profile --stalls`).
@@ -146,9 +155,9 @@ export function attributeStalls(files, stalls, top = 3, majorGcs = []) {
     const what = [...fn].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => `\`${k}\` ${(us / 1000).toFixed(1)}`).join(', ');
     // A thread that waits for the core is not sampled either (the profiler's thread shares it), so the
     // wait is asked first; the machine pausing leaves a gap while the main thread counts as running.
-    const fullGc = majorGcs.find(([at, ms]) => due > at - FULL_GC_MARKING_US && due < at + ms * 1000);
+    const fullGc = fullGcAround(due / 1000, majorGcs.map(([at, ms]) => [at / 1000, ms]));
     const verdict =
-      fullGc ? `a full GC: ${due < fullGc[0] ? `its marking, ${((fullGc[0] - due) / 1000).toFixed(0)} ms before its ${fullGc[1]} ms pause` : `its ${fullGc[1]} ms pause`}`
+      fullGc ? `a full GC: ${due / 1000 < fullGc[0] ? `its marking, ${(fullGc[0] - due / 1000).toFixed(0)} ms before its ${fullGc[1]} ms pause` : `its ${fullGc[1]} ms pause`}`
       : waitMs >= late / 2 ? (cpuMs - runMs >= waitMs / 2 ? "the process's other threads had the core" : 'another process had the core')
       : gap / 1000 >= late / 2 ? 'machine paused (no samples)'
       : cpuMs < late / 2 ? 'waited in a blocking call'

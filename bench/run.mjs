@@ -1033,7 +1033,7 @@ function renderEventLoop(res, out) {
   const rows = [];
   for (const [n, e] of Object.entries(res.targets)) for (const [k, v] of Object.entries(e.eventLoop ?? {})) rows.push([n, k, v]);
   if (!rows.length) return;
-  out.push(`\n### Event loop during each measurement (\`--stalls\`: bench/event-loop-probe.mjs; CPU figures of this run carry its 1 ms timer)\n`);
+  out.push(`\n### Event loop during each measurement (\`--stalls\`: bench/event-loop-probe.mjs; CPU figures of this run carry its timers)\n`);
   out.push('Delay: how late a timer ran (perf_hooks histogram), median of the repetitions\' p50 and p99, and the longest in any. GC: pauses in all repetitions, count and longest. Main thread waited: of the time the main thread was ready to run, the share it spent waiting for the core (Linux schedstat; its own helper threads or another process had it). Stalls: turns over 10 ms late in all repetitions, how many overlapped a GC pause of at least half their length, how many fell in a full GC\'s pause or the 300 ms before it (its concurrent marking, on V8\'s threads), and how many the process spent mostly off the CPU (its threads used less CPU than half the stall: the machine paused, a blocking call waited, or the core was taken). With `--profile` each stall is matched to the samples of its window, printed after the run.\n');
   out.push('| target | measurement | delay p50 ms | delay p99 ms | delay max ms | scavenges (longest ms) | mark-compact (longest ms) | main thread waited for the core | stalls > 10 ms | of which GC | of which a full GC\'s marking or pause | of which off the CPU | longest stall ms |');
   out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
